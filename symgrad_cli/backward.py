@@ -1,0 +1,219 @@
+"""The backward builder: reverse mode, symbol to symbol.
+
+One sweep walks the nodes between the output and the ``wrt`` nodes in
+reverse topological order.  Each node's cotangent is the sum of the
+contributions its consumers sent it; the node then sends each input its
+cotangent times the local partial (elementwise) or its vjp (tensor op).
+Every contribution is a new node, or an existing one where the product
+reduces to it (the derivative of ``x*y`` with respect to ``x`` is ``y``), or
+a plain number; a symbolic zero sends nothing.
+
+Selections mask.  A partial that selects (``where(c, a, b)`` with respect to
+``b`` is ``where(c, 0, 1)``; ``relu'`` is ``step``) marks the contribution
+with its condition, and the mark travels with the cotangent: every later
+product with a partial that may be infinite or NaN is wrapped in the same
+``where``.  So the branch not taken contributes an exact zero, never
+``0*inf = NaN`` (the trap of ``where(x < 1, x, sqrt(x))`` at 0).
+
+Higher orders apply the same sweep to a derivative node.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import sympy
+
+from symgrad_cli import functions as fn
+from symgrad_cli import ops
+from symgrad_cli.graph import Graph
+from symgrad_cli.rules import local_partials, tensor_vjp
+
+Operand = str | sympy.Basic
+_NO_MASK: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
+class _Cotangent:
+    """A cotangent contribution and the conditions outside which it is 0."""
+
+    value: Operand
+    mask: frozenset = _NO_MASK
+
+
+def gradients(g: Graph, output: Operand, wrt: list[str],
+              order: int = 1) -> dict[str, Operand]:
+    """The derivative of ``output`` with respect to each node of ``wrt``.
+
+    New nodes get role ``"backward"`` and the given ``order``.
+
+    Returns
+    -------
+    dict
+        Node id of ``wrt`` to a node id, or to a sympy number (0 where the
+        output does not depend on it).
+    """
+    zero = {w: sympy.Integer(0) for w in wrt}
+    if not isinstance(output, str):
+        return zero
+    sweep = _nodes_between(g, output, set(wrt))
+    incoming: dict[str, list[_Cotangent]] = {
+        output: [_Cotangent(sympy.Integer(1))]
+    }
+    found = {}
+    with g.building("backward", order):
+        for node_id in reversed(sweep):
+            parts = incoming.pop(node_id, None)
+            if not parts:
+                continue
+            cotangent = _accumulate(g, parts, node_id)
+            if node_id in zero:
+                found[node_id] = cotangent.value
+            for input_id, part in _contributions(g, node_id, cotangent, sweep):
+                incoming.setdefault(input_id, []).append(part)
+    return {**zero, **found}
+
+
+def derivatives(g: Graph, output: Operand, wrt: list[str],
+                order: int = 1) -> dict[tuple[str, ...], Operand]:
+    """Every derivative of ``output`` of the given order.
+
+    Keys follow ``itertools.product(wrt, repeat=order)``: ``("x", "y")`` is
+    the derivative with respect to ``x``, then ``y``.
+    """
+    level = {(): output}
+    for k in range(1, order + 1):
+        following = {}
+        for key, value in level.items():
+            grads = gradients(g, value, wrt, order=k)
+            for w in wrt:
+                following[key + (w,)] = grads[w]
+        level = following
+    return {key: level[key] for key in itertools.product(wrt, repeat=order)}
+
+
+def _nodes_between(g: Graph, output: str, wrt: set[str]) -> list[str]:
+    """The ancestors of ``output`` that depend on a ``wrt`` node, in order."""
+    reached = set()
+    sweep = []
+    for node_id in g.ancestors([output]):
+        node = g[node_id]
+        if node_id in wrt or any(i in reached for i in node.inputs):
+            reached.add(node_id)
+            sweep.append(node_id)
+    return sweep
+
+
+def _accumulate(g: Graph, parts: list[_Cotangent], node_id: str) -> _Cotangent:
+    """The sum of a node's incoming contributions, recorded as its adjoint."""
+    if len(parts) == 1:
+        total = parts[0]
+    else:
+        mask = frozenset.intersection(*(p.mask for p in parts))
+        value = _sum(g, [p.value for p in parts], node_id)
+        total = _Cotangent(value, mask)
+    if isinstance(total.value, str):
+        g.mark_adjoint(total.value, node_id)
+    return total
+
+
+def _sum(g: Graph, values: list[Operand], node_id: str) -> Operand:
+    shape = g[node_id].shape
+    if shape and any(not isinstance(v, str) or g[v].shape != shape for v in values):
+        values = [ops.broadcast_to(g, g.as_node(v), shape) for v in values]
+    return g.from_expr(sympy.Add(*[_look_through(g, v) for v in values]), "add")
+
+
+def _contributions(g: Graph, node_id: str, cotangent: _Cotangent,
+                   sweep: list[str]):
+    """(input id, contribution) pairs a node sends its inputs."""
+    node = g[node_id]
+    if node.op in ("input", "constant") or _is_boolean(node):
+        return []
+    if node.params_op:
+        return _tensor_contributions(g, node, cotangent)
+    partials = local_partials(g, node)
+    pairs = []
+    for input_id, partial in zip(node.inputs, partials):
+        if partial == 0 or _is_boolean(g[input_id]):
+            continue
+        part = _product(g, cotangent, partial)
+        if part.value == 0:
+            continue
+        value = part.value
+        if g[input_id].shape != ops.shape_of(g, value):
+            value = ops.sum_to(g, g.as_node(value), g[input_id].shape)
+        pairs.append((input_id, _Cotangent(value, part.mask)))
+    return pairs
+
+
+def _tensor_contributions(g: Graph, node, cotangent: _Cotangent):
+    value = cotangent.value
+    if not isinstance(value, str) or g[value].shape != node.shape:
+        value = ops.broadcast_to(g, g.as_node(value), node.shape)
+    parts = tensor_vjp(g, node, value)
+    return [(i, _Cotangent(p)) for i, p in zip(node.inputs, parts)
+            if p is not None and not (isinstance(p, sympy.Basic) and p == 0)]
+
+
+def _product(g: Graph, cotangent: _Cotangent, partial: sympy.Expr) -> _Cotangent:
+    """``cotangent * partial`` as a node, masked by every selection on its way."""
+    conditions, rest = split_selection(partial)
+    mask = cotangent.mask | frozenset(conditions)
+    value = _look_through(g, cotangent.value) * rest
+    needs_mask = conditions or (cotangent.mask and not _finite_number(rest))
+    if mask and needs_mask:
+        condition = sympy.And(*sorted(mask, key=sympy.default_sort_key))
+        value = fn.where(condition, value, 0)
+    return _Cotangent(g.from_expr(value, "mul"), mask)
+
+
+def split_selection(partial: sympy.Expr) -> tuple[list, sympy.Expr]:
+    """Split ``partial`` into conditions and the rest.
+
+    ``partial == where(all conditions, rest, 0)``: the factors that select
+    (``where(c, a, 0)``, ``where(c, 0, b)``, and ``step(u)`` where
+    ``step(0) = 0``) become conditions.
+    """
+    conditions = []
+    rest = []
+    pending = list(sympy.Mul.make_args(partial))
+    while pending:
+        factor = pending.pop()
+        if isinstance(factor, fn.where) and factor.args[2] == 0:
+            conditions.append(factor.args[0])
+            pending.extend(sympy.Mul.make_args(factor.args[1]))
+        elif isinstance(factor, fn.where) and factor.args[1] == 0:
+            conditions.append(sympy.Not(factor.args[0]))
+            pending.extend(sympy.Mul.make_args(factor.args[2]))
+        elif isinstance(factor, fn.step) and fn.current_kinks().step_at_zero == 0:
+            conditions.append(factor.args[0] > 0)
+        else:
+            rest.append(factor)
+    return conditions, sympy.Mul(*rest)
+
+
+def _look_through(g: Graph, value: Operand) -> sympy.Expr:
+    """A cotangent's symbol, or its definition when that is a scaled symbol.
+
+    Writing ``-g2`` where ``g2 = -t6`` gives ``t6`` back rather than a chain
+    of negations.
+    """
+    operand = g._operand(value)
+    if isinstance(value, str) and g[value].role == "backward":
+        expr = g[value].expr
+        if isinstance(expr, sympy.Mul) and len(expr.args) == 2 and \
+                expr.args[0].is_number and isinstance(expr.args[1], sympy.Symbol):
+            return expr
+    return operand
+
+
+def _finite_number(expr: sympy.Basic) -> bool:
+    return expr.is_number and expr.is_finite is True
+
+
+def _is_boolean(node) -> bool:
+    return isinstance(node.expr, sympy.logic.boolalg.Boolean) and not isinstance(
+        node.expr, sympy.Symbol
+    )

@@ -1,0 +1,375 @@
+"""Lowering: a graph to numpy source code, compiled once, called many times.
+
+Each node becomes one line of a Python function.  The function computes only
+the nodes the requested outputs need, never calls sympy and never walks the
+graph: the source is plain numpy and can be printed, read and run on its own.
+Identifiers are the function's own (``v0``, ``v1``, ...), never user names,
+since ``lambda`` and ``E`` are legal variable names.
+
+With ``checks=True`` the function also warns, naming the operation, where a
+value is NaN or infinite although its inputs are not (``log(-1)``, the
+derivative of ``sqrt`` at 0) and where an argument sits on a kink.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import sympy
+
+from symgrad_cli import functions as fn
+from symgrad_cli.errors import InputError, SymgradWarning
+from symgrad_cli.graph import Graph, Node
+
+
+@dataclass
+class Lowered:
+    """A compiled graph: call it with the inputs' values in ``inputs`` order.
+
+    Attributes
+    ----------
+    source : str
+        The generated Python source.
+    inputs : list of str
+        Node ids of the function's parameters, in order.
+    outputs : list
+        The requested outputs (node ids or numbers), in order.
+    function : callable
+        Returns a tuple with one array per output.
+    """
+
+    source: str
+    inputs: list[str]
+    outputs: list
+    function: Callable
+
+    def __call__(self, *values):
+        return self.function(*values)
+
+
+_FUNCTIONS = {
+    sympy.sin: "np.sin", sympy.cos: "np.cos", sympy.tan: "np.tan",
+    sympy.asin: "np.arcsin", sympy.acos: "np.arccos", sympy.atan: "np.arctan",
+    sympy.sinh: "np.sinh", sympy.cosh: "np.cosh", sympy.tanh: "np.tanh",
+    sympy.exp: "np.exp", sympy.log: "np.log", fn.log1p: "np.log1p",
+    fn.expm1: "np.expm1", fn.absolute: "np.abs", fn.sign: "np.sign",
+    sympy.erf: "_erf", fn.sigmoid: "_sigmoid", fn.softplus: "_softplus",
+    fn.relu: "_relu", fn.maximum: "np.maximum", fn.minimum: "np.minimum",
+}
+
+_RELATIONS = {
+    sympy.StrictGreaterThan: ">", sympy.GreaterThan: ">=",
+    sympy.StrictLessThan: "<", sympy.LessThan: "<=",
+    sympy.Equality: "==", sympy.Unequality: "!=",
+}
+
+
+class _Printer:
+    """numpy source for a node's (small) sympy expression."""
+
+    def __init__(self, names: dict[sympy.Symbol, str], kinks: fn.Kinks):
+        self.names = names
+        self.kinks = kinks
+
+    def __call__(self, expr) -> str:
+        if isinstance(expr, sympy.Symbol):
+            return self.names[expr]
+        if expr.is_Number or expr in (sympy.pi, sympy.E):
+            return _number(expr)
+        if expr.is_number and not expr.has(sympy.Symbol):
+            return _number(expr)
+        method = getattr(self, "_" + type(expr).__name__, None)
+        if method is not None:
+            return method(expr)
+        if type(expr) in _FUNCTIONS:
+            return f"{_FUNCTIONS[type(expr)]}({', '.join(map(self, expr.args))})"
+        if isinstance(expr, sympy.logic.boolalg.BooleanAtom):
+            return "True" if expr else "False"
+        if type(expr) in _RELATIONS:
+            left, right = map(self, expr.args)
+            return f"({left} {_RELATIONS[type(expr)]} {right})"
+        raise InputError(
+            f"cannot evaluate {expr}: an abstract function has no values"
+        )
+
+    def _Add(self, expr):
+        return "(" + " + ".join(map(self, expr.args)) + ")"
+
+    def _Mul(self, expr):
+        numerator, denominator = [], []
+        for factor in expr.args:
+            base, exponent = factor.as_base_exp()
+            if exponent.is_Number and exponent.is_negative and not factor.is_Number:
+                denominator.append(self(base ** -exponent))
+            elif factor == -1:
+                numerator.insert(0, "-1")
+            else:
+                numerator.append(self(factor))
+        text = " * ".join(numerator) or "1"
+        if denominator:
+            text = f"{text} / ({' * '.join(denominator)})"
+        return f"({text})"
+
+    def _Pow(self, expr):
+        base, exponent = expr.args
+        if exponent == sympy.Rational(1, 2):
+            return f"np.sqrt({self(base)})"
+        if exponent == -1:
+            return f"(1 / {self(base)})"
+        if exponent == 2:
+            b = self(base)
+            return f"({b} * {b})"
+        if exponent == sympy.Rational(1, 3):
+            return f"_cbrt({self(base)})"
+        if base == sympy.E:
+            return f"np.exp({self(exponent)})"
+        return f"_power({self(base)}, {self(exponent)})"
+
+    def _where(self, expr):
+        c, a, b = map(self, expr.args)
+        return f"np.where({c}, {a}, {b})"
+
+    def _step(self, expr):
+        return f"np.heaviside({self(expr.args[0])}, {_number(self.kinks.step_at_zero)})"
+
+    def _And(self, expr):
+        return "(" + " & ".join(map(self, expr.args)) + ")"
+
+    def _Or(self, expr):
+        return "(" + " | ".join(map(self, expr.args)) + ")"
+
+    def _Not(self, expr):
+        return f"(~{self(expr.args[0])})"
+
+
+def _number(value) -> str:
+    number = float(value)
+    if math.isnan(number):
+        return "np.nan"
+    if math.isinf(number):
+        return "np.inf" if number > 0 else "-np.inf"
+    return repr(number)
+
+
+def _sigmoid(x):
+    # exp(-softplus(-x)): no overflow for large |x|, full precision for
+    # small values (1/(1 + exp(-x)) loses nothing either, but overflows).
+    return np.exp(-np.logaddexp(0, -x))
+
+
+def _softplus(x):
+    return np.logaddexp(0, x)
+
+
+def _relu(x):
+    return np.maximum(x, 0)
+
+
+def _power(base, exponent):
+    # float ** float, so that negative integer exponents of integer arrays
+    # work and negative bases with fractional exponents give NaN.
+    return np.power(np.asarray(base, dtype=float), exponent)
+
+
+def _cbrt(x):
+    # (-8)^(1/3) is NaN in the real-valued language, as numpy's power says.
+    return np.power(np.asarray(x, dtype=float), 1 / 3)
+
+
+_erf_ufunc = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf(x):
+    return np.asarray(_erf_ufunc(x), dtype=float)[()]
+
+
+def _sum_to(x, shape):
+    """Sum ``x`` over the axes along which ``shape`` was broadcast to it."""
+    x = np.asarray(x)
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
+    )
+    total = np.sum(x, axis=axes, keepdims=True) if axes else x
+    return total.reshape(shape)
+
+
+def _tensor_line(node: Node, args: list[str]) -> str:
+    op, params = node.op, node.params
+    if op == "sum":
+        axis, keepdims = params
+        return f"np.sum({args[0]}, axis={axis!r}, keepdims={keepdims!r})"
+    if op == "matmul":
+        return f"{args[0]} @ {args[1]}"
+    if op == "sum_to":
+        return f"_sum_to({args[0]}, {params[0]!r})"
+    if op == "broadcast_to":
+        return f"np.broadcast_to({args[0]}, {params[0]!r})"
+    if op == "reshape":
+        return f"np.reshape({args[0]}, {params[0]!r})"
+    if op == "transpose":
+        return f"{args[0]}.T"
+    lowering = TENSOR_LOWERINGS.get(op)
+    if lowering is None:
+        raise InputError(f"no numpy lowering for the operation {op!r}")
+    return lowering(node, args)
+
+
+#: Lowerings of further tensor operations: op name to (node, args) -> source.
+TENSOR_LOWERINGS: dict[str, Callable] = {}
+
+#: Helpers the generated source may call.
+HELPERS: dict[str, object] = {
+    "np": np, "_sigmoid": _sigmoid, "_softplus": _softplus, "_relu": _relu,
+    "_power": _power, "_cbrt": _cbrt, "_erf": _erf, "_sum_to": _sum_to,
+}
+
+
+def lower(g: Graph, outputs: list, inputs: list[str] | None = None,
+          checks: bool = False, kinks: str | None = None,
+          name: str = "evaluate") -> Lowered:
+    """Compile the nodes ``outputs`` need into one numpy function.
+
+    Parameters
+    ----------
+    g : Graph
+    outputs : list
+        Node ids, or plain numbers, to return.
+    inputs : list of str, optional
+        The function's parameters (default: the variables the outputs need).
+    checks : bool
+        Warn about NaN, infinities and kinks as values are computed.
+    kinks : str, optional
+        The convention for ``step(0)`` (default: the one in force).
+
+    Returns
+    -------
+    Lowered
+
+    Raises
+    ------
+    InputError
+        When the graph has an abstract function, which has no values.
+    """
+    convention = fn.KINKS[kinks] if kinks else fn.current_kinks()
+    needed = g.ancestors([o for o in outputs if isinstance(o, str)])
+    if inputs is None:
+        inputs = [n for n in needed if g[n].op == "input"]
+    names = {g[n].symbol: f"v{i}" for i, n in enumerate(needed)}
+    printer = _Printer(names, convention)
+    constants = {}
+    params = [names[g[n].symbol] if g[n].symbol in names else f"unused_{n}"
+              for n in inputs]
+    lines = [f"def {name}({', '.join(params)}):"]
+    for node_id in needed:
+        node = g[node_id]
+        target = names[node.symbol]
+        if node.op == "input":
+            if node_id not in inputs:
+                raise InputError(f"no value for the variable {node_id}")
+            continue
+        lines.append(f"    {target} = {_line(node, g, printer, constants)}"
+                     f"  # {node_id}")
+        if checks:
+            lines.extend(_checks(node, g, target, names, convention))
+    returned = [names[g[o].symbol] if isinstance(o, str) else _number(o)
+                for o in outputs]
+    lines.append(f"    return ({', '.join(returned)}{',' if returned else ''})")
+    source = "\n".join(lines) + "\n"
+    namespace = dict(HELPERS, _check=_check, _kink=_kink, **constants)
+    exec(compile(source, f"<symgrad {name}>", "exec"), namespace)
+    return Lowered(source, list(inputs), list(outputs), namespace[name])
+
+
+def _line(node: Node, g: Graph, printer: _Printer, constants: dict) -> str:
+    if node.op == "constant":
+        if node.value is not None:
+            constants[f"c_{node.id}"] = node.value
+            return f"c_{node.id}"
+        return _number(node.expr)
+    if node.params_op:
+        return _tensor_line(node, [printer.names[g[i].symbol] for i in node.inputs])
+    return printer(node.expr)
+
+
+def _checks(node: Node, g: Graph, target: str, names: dict,
+            convention: fn.Kinks) -> list[str]:
+    if node.op in ("constant",) or node.params_op:
+        return []
+    args = [names[g[i].symbol] for i in node.inputs]
+    lines = [f"    _check({target}, {node.id!r}, {_describe(node)!r}, "
+             f"({', '.join(args)},))"]
+    if isinstance(node.expr, fn.KINKED) and node.role == "forward":
+        lines.append(f"    _kink({node.expr.func.__name__!r}, {convention.name!r}, "
+                     f"{', '.join(args)})")
+    return lines
+
+
+def _describe(node: Node) -> str:
+    """The functions a node applies, for a warning's text."""
+    heads = sorted({fn.PRINTED_NAME.get(type(f), type(f).__name__)
+                    for f in node.expr.atoms(sympy.Function)})
+    if any(isinstance(p, sympy.Pow) for p in node.expr.atoms(sympy.Pow)):
+        heads.append("a power")
+    if not heads:
+        heads = ["a division"] if node.expr.has(sympy.Pow) else ["arithmetic"]
+    kind = "a derivative through" if node.role == "backward" else ""
+    return f"{kind} {', '.join(heads)}".strip()
+
+
+def _check(value, node_id, description, inputs):
+    if np.all(np.isfinite(value)):
+        return
+    inputs = [np.asarray(i) for i in inputs]
+    if np.any(np.isnan(value)) and not any(np.any(np.isnan(i)) for i in inputs):
+        warnings.warn(SymgradWarning(
+            f"{node_id} = {description} is NaN here: an argument is outside "
+            f"its domain"), stacklevel=2)
+    elif np.any(np.isinf(value)) and all(np.all(np.isfinite(i)) for i in inputs):
+        warnings.warn(SymgradWarning(
+            f"{node_id} = {description} is infinite here (a pole, or an "
+            f"overflow of float64)"), stacklevel=2)
+
+
+def _kink(name, kinks, *args):
+    hit = np.any(args[0] == 0) if len(args) == 1 else np.any(args[0] == args[1])
+    if hit:
+        what = {"maximum": "max at a tie", "minimum": "min at a tie",
+                "absolute": "abs at 0"}.get(name, f"{name} at 0")
+        warnings.warn(SymgradWarning(
+            f"{what}: no derivative exists there; using {kinks}'s convention "
+            f"(--kinks pytorch|jax|sympy)"), stacklevel=2)
+
+
+def evaluate(g: Graph, outputs: list, values: dict, checks: bool = True,
+             kinks: str | None = None) -> list:
+    """The values of ``outputs`` at a point, computed in float64.
+
+    Parameters
+    ----------
+    values : dict
+        A value for each variable the outputs need, by name.
+
+    Raises
+    ------
+    InputError
+        When a variable has no value or has the wrong shape.
+    """
+    lowered = lower(g, outputs, checks=checks, kinks=kinks)
+    args = []
+    for name in lowered.inputs:
+        if name not in values:
+            raise InputError(f"no value for the variable {name}; give it in --at")
+        value = np.asarray(values[name], dtype=np.float64)
+        if value.shape != g[name].shape:
+            raise InputError(
+                f"{name} has shape {value.shape}, but the expression was built "
+                f"for shape {g[name].shape}"
+            )
+        args.append(value if value.shape else np.float64(value))
+    with np.errstate(all="ignore"):
+        return list(lowered(*args))

@@ -1,0 +1,295 @@
+"""Operations of the language, as functions that add nodes to a graph.
+
+The parser and the model builders call these; nothing else creates forward
+nodes.  An operand is a node id (``str``) or a plain sympy number, and so is
+every result: arithmetic on numbers folds to a number.
+
+Some compositions are rewritten as they are built into forms whose values
+*and derivatives* stay finite in float64 (``log(sigmoid(z))`` becomes
+``-softplus(-z)``, whose derivative ``sigmoid(-z)`` never divides by an
+underflowed zero).  The table is :data:`STABLE_FORMS`.
+"""
+
+from __future__ import annotations
+
+import operator
+from math import prod
+
+import sympy
+
+from symgrad_cli import functions as fn
+from symgrad_cli.errors import InputError, ShapeError
+from symgrad_cli.graph import Graph
+
+Operand = str | sympy.Basic
+
+_U = sympy.Wild("u")
+
+#: Rewrites applied when a node is built: (pattern, stable replacement).
+STABLE_FORMS = [
+    (sympy.log(fn.sigmoid(_U)), -fn.softplus(-_U)),
+    (sympy.log(1 - fn.sigmoid(_U)), -fn.softplus(_U)),
+    (sympy.log(1 + sympy.exp(_U)), fn.softplus(_U)),
+    (sympy.log(sympy.exp(_U)), _U),
+    (1 - fn.sigmoid(_U), fn.sigmoid(-_U)),
+]
+
+#: Ops whose definition is inlined, round by round, when looking for a
+#: stable form: deep enough to see ``log(1 - sigmoid(u))``, shallow enough to
+#: leave ``u`` itself alone.
+_INLINE_ROUNDS = [
+    {"sigmoid", "exp", "add", "sub", "neg"},
+    {"sigmoid", "exp", "neg"},
+]
+
+#: Ops that may complete a pattern of STABLE_FORMS when fed a sigmoid.
+_STABILIZED_CONSUMERS = {"sub", "add"}
+
+
+def shape_of(g: Graph, value: Operand) -> tuple[int, ...]:
+    """The shape of an operand; a plain number is a scalar."""
+    return g[value].shape if isinstance(value, str) else ()
+
+
+def elementwise(g: Graph, op: str, build, *operands: Operand) -> Operand:
+    """The node ``build(*symbols)``, after the stable-form rewrites."""
+    args = [g._operand(v) for v in operands]
+    expr = build(*args)
+    if op == "log" or op in _STABILIZED_CONSUMERS and any(
+        isinstance(v, str) and g[v].op in ("sigmoid", "exp") for v in operands
+    ):
+        stable = _stabilize(g, expr)
+        if stable is not None:
+            return stable
+    return g.from_expr(expr, op)
+
+
+def _stabilize(g: Graph, expr: sympy.Basic) -> Operand | None:
+    """``expr`` rebuilt in a stable form, or None when no form applies."""
+    inlined = expr
+    for inlined_ops in _INLINE_ROUNDS:
+        inlined = inlined.xreplace({
+            s: g.node_of(s).expr
+            for s in inlined.free_symbols
+            if g.node_of(s).op in inlined_ops
+        })
+    rewritten = inlined
+    for pattern, replacement in STABLE_FORMS:
+        rewritten = rewritten.replace(pattern, replacement)
+    if rewritten == inlined:
+        return None
+    return build_expr(g, rewritten)
+
+
+def build_expr(g: Graph, expr: sympy.Basic) -> Operand:
+    """Nodes for a sympy expression over node symbols, one per operation.
+
+    Used for small expressions only (a rewrite's result), so the recursion
+    here is bounded by the size of a pattern.
+    """
+    if not expr.free_symbols:
+        return expr
+    if isinstance(expr, sympy.Symbol):
+        return g.node_of(expr).id
+    args = [build_expr(g, a) for a in expr.args]
+    head = type(expr)
+    op = fn.PRINTED_NAME.get(head, head.__name__.lower())
+    if isinstance(expr, sympy.Mul) and expr.args[0] == -1:
+        op = "neg"
+    return g.apply(lambda *s: expr.func(*s), args, op)
+
+
+# Arithmetic.
+
+
+def add(g: Graph, a: Operand, b: Operand) -> Operand:
+    return elementwise(g, "add", operator.add, a, b)
+
+
+def sub(g: Graph, a: Operand, b: Operand) -> Operand:
+    return elementwise(g, "sub", operator.sub, a, b)
+
+
+def mul(g: Graph, a: Operand, b: Operand) -> Operand:
+    return elementwise(g, "mul", operator.mul, a, b)
+
+
+def div(g: Graph, a: Operand, b: Operand) -> Operand:
+    return elementwise(g, "div", operator.truediv, a, b)
+
+
+def neg(g: Graph, a: Operand) -> Operand:
+    return elementwise(g, "neg", operator.neg, a)
+
+
+def power(g: Graph, a: Operand, b: Operand) -> Operand:
+    return elementwise(g, "pow", operator.pow, a, b)
+
+
+def compare(g: Graph, op: str, a: Operand, b: Operand) -> Operand:
+    """A boolean node ``a op b``; only ``where`` reads it."""
+    relation = {
+        "<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge,
+        "==": sympy.Eq, "!=": sympy.Ne,
+    }[op]
+    return elementwise(g, "compare", lambda x, y: relation(x, y), a, b)
+
+
+def select(g: Graph, condition: Operand, a: Operand, b: Operand) -> Operand:
+    """``where(condition, a, b)``."""
+    return elementwise(g, "where", fn.where, condition, a, b)
+
+
+def call(g: Graph, name: str, args: list[Operand]) -> Operand:
+    """The function ``name`` of the vocabulary applied to ``args``.
+
+    Raises
+    ------
+    InputError
+        For a tensor function given the wrong number of arguments.
+    """
+    if name in fn.ELEMENTWISE:
+        return elementwise(g, name, fn.ELEMENTWISE[name], *args)
+    if name in fn.BINARY:
+        result = args[0]
+        for arg in args[1:]:
+            result = elementwise(g, name, fn.BINARY[name], result, arg)
+        return result
+    if name == "where":
+        return select(g, *args)
+    if name in TENSOR_FUNCTIONS:
+        return TENSOR_FUNCTIONS[name](g, *args)
+    return abstract(g, name, args)
+
+
+def abstract(g: Graph, name: str, args: list[Operand]) -> Operand:
+    """An application of the abstract (undefined) function ``name``."""
+    function = sympy.Function(name, real=True)
+    return elementwise(g, name, lambda *s: function(*s), *args)
+
+
+# Tensors.
+
+
+def reduce_sum(g: Graph, a: Operand, axis: int | None = None,
+               keepdims: bool = False) -> Operand:
+    """The sum of a tensor's elements, over one axis or all of them."""
+    shape = shape_of(g, a)
+    if not shape:
+        return a
+    if axis is None:
+        out = (1,) * len(shape) if keepdims else ()
+    else:
+        axis = axis % len(shape)
+        out = shape[:axis] + ((1,) if keepdims else ()) + shape[axis + 1:]
+    return g.tensor("sum", [g.as_node(a)], (axis, keepdims), out)
+
+
+def mean(g: Graph, a: Operand, axis: int | None = None) -> Operand:
+    """The mean of a tensor's elements, over one axis or all of them."""
+    shape = shape_of(g, a)
+    count = prod(shape) if axis is None else shape[axis] if shape else 1
+    return div(g, reduce_sum(g, a, axis), sympy.Integer(count))
+
+
+def matmul(g: Graph, a: Operand, b: Operand) -> Operand:
+    """``a @ b`` for vectors and matrices, as numpy's ``matmul``.
+
+    Raises
+    ------
+    ShapeError
+        When the inner dimensions differ or an operand is a scalar.
+    """
+    sa, sb = shape_of(g, a), shape_of(g, b)
+    if not sa or not sb or len(sa) > 2 or len(sb) > 2:
+        raise ShapeError(
+            f"@ needs vectors or matrices, got shapes {sa} and {sb}"
+        )
+    if sa[-1] != sb[0]:
+        raise ShapeError(
+            f"@: inner dimensions differ: shapes {sa} and {sb}"
+        )
+    out = sa[:-1] + sb[1:]
+    return g.tensor("matmul", [g.as_node(a), g.as_node(b)], (), out)
+
+
+def dot(g: Graph, a: Operand, b: Operand) -> Operand:
+    """The inner product ``sum(a*b)`` of two tensors of one shape."""
+    sa, sb = shape_of(g, a), shape_of(g, b)
+    if sa != sb and sa and sb:
+        raise ShapeError(f"dot: shapes {sa} and {sb} differ")
+    return reduce_sum(g, mul(g, a, b))
+
+
+def sum_to(g: Graph, a: Operand, shape: tuple[int, ...]) -> Operand:
+    """``a`` summed over the axes along which ``shape`` was broadcast."""
+    if shape_of(g, a) == tuple(shape):
+        return a
+    return g.tensor("sum_to", [g.as_node(a)], (tuple(shape),), tuple(shape))
+
+
+def broadcast_to(g: Graph, a: Operand, shape: tuple[int, ...]) -> Operand:
+    """``a`` repeated to ``shape``."""
+    if shape_of(g, a) == tuple(shape):
+        return a
+    return g.tensor("broadcast_to", [g.as_node(a)], (tuple(shape),),
+                    tuple(shape))
+
+
+def _one_arg(name, build):
+    def checked(g, *args):
+        if len(args) != 1:
+            raise InputError(f"{name} takes 1 argument, got {len(args)}")
+        return build(g, args[0])
+    return checked
+
+
+def _two_args(name, build):
+    def checked(g, *args):
+        if len(args) != 2:
+            raise InputError(f"{name} takes 2 arguments, got {len(args)}")
+        return build(g, *args)
+    return checked
+
+
+#: Tensor functions of the language.
+TENSOR_FUNCTIONS = {
+    "sum": _one_arg("sum", reduce_sum),
+    "mean": _one_arg("mean", mean),
+    "dot": _two_args("dot", dot),
+}
+
+#: How many arguments each function of the vocabulary takes.
+ARITY = {name: 1 for name in fn.ELEMENTWISE}
+ARITY.update({"where": 3, "sum": 1, "mean": 1, "dot": 2})
+
+
+def reshape(g: Graph, a: Operand, shape: tuple[int, ...]) -> Operand:
+    """``a`` with a new shape of the same size.
+
+    Raises
+    ------
+    ShapeError
+        When the sizes differ.
+    """
+    shape = tuple(shape)
+    old = shape_of(g, a)
+    if old == shape:
+        return a
+    if prod(old) != prod(shape):
+        raise ShapeError(f"reshape: cannot reshape {old} to {shape}")
+    return g.tensor("reshape", [g.as_node(a)], (shape,), shape)
+
+
+def transpose(g: Graph, a: Operand) -> Operand:
+    """A matrix's transpose (a vector or scalar is its own)."""
+    shape = shape_of(g, a)
+    if len(shape) < 2:
+        return a
+    return g.tensor("transpose", [g.as_node(a)], (), shape[::-1])
+
+
+def outer(g: Graph, a: Operand, b: Operand) -> Operand:
+    """The outer product of two vectors, as a matrix."""
+    (m,), (n,) = shape_of(g, a), shape_of(g, b)
+    return matmul(g, reshape(g, a, (m, 1)), reshape(g, b, (1, n)))

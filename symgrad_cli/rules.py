@@ -1,0 +1,180 @@
+"""Derivative rules: local partials of elementwise nodes, vjps of tensor ops.
+
+An elementwise node's partials come from ``sympy.diff`` of its expression.
+They are derived once per *kind* of node: the expression with its inputs
+replaced by placeholders (``sin(_0)``) is the cache key, so a chain of
+20,000 ``sin`` nodes calls ``sympy.diff`` once.  A partial that contains the
+node's own expression reuses the node's value (``sigmoid'`` becomes
+``s*(1 - s)`` of the existing ``s``).
+
+A few elementwise rules are written by hand in :data:`PARTIAL_RULES`, where
+the textbook formula evaluates to NaN at a point where the derivative has a
+conventional value (``x^y`` at ``x = 0``).
+
+Tensor operations have no expression; each has a vjp rule in
+:data:`TENSOR_VJPS` that turns a cotangent into nodes for its inputs.
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from symgrad_cli import functions as fn
+from symgrad_cli.errors import SymgradError
+from symgrad_cli.graph import Graph, Node
+
+PLACEHOLDERS = [sympy.Symbol(f"_{i}", real=True) for i in range(64)]
+OUTPUT = sympy.Symbol("_out", real=True)
+
+_partials_cache: dict[tuple, list[sympy.Expr]] = {}
+
+
+def local_partials(g: Graph, node: Node) -> list[sympy.Expr]:
+    """The partial derivative of ``node`` with respect to each of its inputs.
+
+    Each is a sympy expression over the inputs' symbols and the node's own.
+    """
+    symbols = [g[i].symbol for i in node.inputs]
+    if len(symbols) > len(PLACEHOLDERS):
+        _extend_placeholders(len(symbols))
+    placeholders = PLACEHOLDERS[: len(symbols)]
+    template = node.expr.xreplace(dict(zip(symbols, placeholders)))
+    key = (template, fn.current_kinks().name)
+    if key not in _partials_cache:
+        _partials_cache[key] = [
+            _partial(template, p) for p in placeholders
+        ]
+    back = dict(zip(placeholders, symbols))
+    back[OUTPUT] = node.symbol
+    return [d.xreplace(back) for d in _partials_cache[key]]
+
+
+def _extend_placeholders(n: int) -> None:
+    PLACEHOLDERS.extend(
+        sympy.Symbol(f"_{i}", real=True) for i in range(len(PLACEHOLDERS), n)
+    )
+
+
+def _partial(template: sympy.Expr, wrt: sympy.Symbol) -> sympy.Expr:
+    rule = PARTIAL_RULES.get(type(template))
+    derivative = rule(template, wrt) if rule else None
+    if derivative is None:
+        derivative = sympy.diff(template, wrt)
+    if _is_abstract(template):
+        # Reusing the output inside Derivative(f(_0), _0) would change it.
+        return derivative
+    return derivative.xreplace({template: OUTPUT})
+
+
+def _is_abstract(expr: sympy.Expr) -> bool:
+    return any(isinstance(f, sympy.core.function.AppliedUndef)
+               for f in expr.atoms(sympy.Function))
+
+
+def _power_partial(template: sympy.Pow, wrt: sympy.Symbol):
+    """``x^y``: PyTorch's values where the textbook formula is 0*inf.
+
+    ``d/dx x^y`` is 0 where ``y == 0`` (``x^0`` is 1 for every x), and
+    ``d/dy x^y`` is 0 where ``x == 0`` and ``y >= 0`` (``0^y`` is flat there).
+    """
+    base, exponent = template.args
+    if wrt == base and exponent.free_symbols:
+        return fn.where(sympy.Eq(exponent, 0), 0, exponent * base ** (exponent - 1))
+    if wrt == base and exponent == sympy.Rational(1, 2):
+        return 1 / (2 * OUTPUT)
+    if wrt == exponent and base.free_symbols:
+        flat = sympy.And(sympy.Eq(base, 0), exponent >= 0)
+        return fn.where(flat, 0, OUTPUT * sympy.log(base))
+    return None
+
+
+#: Hand-written partials, by the class of a node's whole expression.
+PARTIAL_RULES = {sympy.Pow: _power_partial}
+
+
+# Tensor operations.  Each rule takes the graph, the node and its cotangent
+# (a node id) and returns one cotangent contribution per input: a node id,
+# or None where the input receives nothing.
+
+
+def _sum_vjp(g: Graph, node: Node, cotangent: str):
+    from symgrad_cli import ops
+
+    (source,) = node.inputs
+    axis, keepdims = node.params
+    shape = g[source].shape
+    if axis is not None and not keepdims:
+        kept = shape[:axis] + (1,) + shape[axis + 1:]
+        cotangent = ops.reshape(g, cotangent, kept)
+    return [ops.broadcast_to(g, cotangent, shape)]
+
+
+def _matmul_vjp(g: Graph, node: Node, cotangent: str):
+    from symgrad_cli import ops
+
+    a, b = node.inputs
+    sa, sb = g[a].shape, g[b].shape
+    if len(sa) == 1 and len(sb) == 1:
+        return [ops.mul(g, cotangent, b), ops.mul(g, cotangent, a)]
+    if len(sa) == 1:
+        # (k,) @ (k, n): ct (n,)
+        return [ops.matmul(g, b, cotangent),
+                ops.outer(g, a, cotangent)]
+    if len(sb) == 1:
+        # (m, k) @ (k,): ct (m,)
+        return [ops.outer(g, cotangent, b),
+                ops.matmul(g, ops.transpose(g, a), cotangent)]
+    return [ops.matmul(g, cotangent, ops.transpose(g, b)),
+            ops.matmul(g, ops.transpose(g, a), cotangent)]
+
+
+def _sum_to_vjp(g: Graph, node: Node, cotangent: str):
+    from symgrad_cli import ops
+
+    return [ops.broadcast_to(g, cotangent, g[node.inputs[0]].shape)]
+
+
+def _broadcast_to_vjp(g: Graph, node: Node, cotangent: str):
+    from symgrad_cli import ops
+
+    return [ops.sum_to(g, cotangent, g[node.inputs[0]].shape)]
+
+
+def _reshape_vjp(g: Graph, node: Node, cotangent: str):
+    from symgrad_cli import ops
+
+    return [ops.reshape(g, cotangent, g[node.inputs[0]].shape)]
+
+
+def _transpose_vjp(g: Graph, node: Node, cotangent: str):
+    from symgrad_cli import ops
+
+    return [ops.transpose(g, cotangent)]
+
+
+#: The vjp rule of each tensor operation.
+TENSOR_VJPS = {
+    "sum": _sum_vjp,
+    "matmul": _matmul_vjp,
+    "sum_to": _sum_to_vjp,
+    "broadcast_to": _broadcast_to_vjp,
+    "reshape": _reshape_vjp,
+    "transpose": _transpose_vjp,
+}
+
+
+def tensor_vjp(g: Graph, node: Node, cotangent: str) -> list:
+    """The cotangent contributions of a tensor node's inputs.
+
+    Raises
+    ------
+    SymgradError
+        When no rule exists for the node's op.
+    """
+    rule = TENSOR_VJPS.get(node.op)
+    if rule is None:
+        raise SymgradError(
+            f"no derivative rule for the tensor operation {node.op!r} "
+            f"(node {node.id})"
+        )
+    return rule(g, node, cotangent)
