@@ -313,7 +313,7 @@ def _unexpected_token(text: str, err) -> ParseError:
     token = err.token
     column = token.start_pos if token.start_pos is not None else len(text)
     expected = sorted({_READABLE.get(t, repr(t)) for t in err.expected})
-    found = "the end" if token.type == "$END" else repr(str(token))
+    found = "end of input" if token.type == "$END" else repr(str(token))
     message = f"unexpected {found}; expected {', '.join(expected)}"
     hint = ""
     before = text[:column].rstrip()

@@ -1,0 +1,154 @@
+"""``symgrad check``: derivatives against two independent oracles.
+
+The first oracle is ``sympy.diff`` of the closed form, with symgrad's own
+functions written in sympy's built-ins (``to_native``) and evaluated by
+mpmath at 30 digits.  The second is a central finite difference of the
+function's own numpy code.  Neither shares the backward builder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy
+
+from symgrad_cli import functions as fn
+from symgrad_cli import lower
+from symgrad_cli.api import Derivation
+
+RELATIVE_SYMPY = 1e-8
+RELATIVE_FINITE = 1e-5
+
+
+@dataclass
+class Row:
+    """One derivative at one point, by the three methods."""
+
+    point: dict
+    key: str
+    symgrad: float
+    sympy: float | None
+    finite: float
+    agrees: bool
+
+
+@dataclass
+class CheckResult:
+    rows: list[Row] = field(default_factory=list)
+
+    @property
+    def agrees(self) -> bool:
+        return all(row.agrees for row in self.rows)
+
+
+def check(derivation: Derivation, values: dict | None, points: int = 5,
+          seed: int = 0) -> CheckResult:
+    """Compare every first derivative at ``values``, or at random points."""
+    rng = np.random.default_rng(seed)
+    variables = derivation.program.variables
+    if values is not None:
+        trial_points = [values]
+    else:
+        shapes = {v: derivation.graph[v].shape for v in variables}
+        trial_points = _random_points(derivation, shapes, rng, points)
+    function, _ = derivation.closed_forms(simplify=False)
+    result = CheckResult()
+    for point in trial_points:
+        _, grads = derivation.evaluate(point)
+        for key, value in grads.items():
+            reference = _sympy_value(derivation, function, key, point)
+            finite = _finite_difference(derivation, key, point)
+            result.rows.append(Row(point, key, value, reference, finite,
+                                   _agrees(value, reference, finite)))
+    return result
+
+
+def _random_points(derivation, shapes, rng, count) -> list[dict]:
+    points = []
+    for _ in range(count * 20):
+        point = {v: rng.uniform(-2, 2, size=shape) for v, shape in shapes.items()}
+        with np.errstate(all="ignore"):
+            value, _ = derivation.evaluate(point)
+        if np.all(np.isfinite(value)):
+            points.append(point)
+        if len(points) == count:
+            break
+    return points
+
+
+def _sympy_value(derivation, function, key, point):
+    if function is None or any(np.shape(v) for v in point.values()):
+        return None
+    with fn.using_kinks(derivation.kinks):
+        native = fn.to_native(function)
+    symbol = sympy.Symbol(key, real=True)
+    derivative = sympy.diff(native, symbol)
+    subs = {sympy.Symbol(k, real=True): sympy.Float(float(v), 30)
+            for k, v in point.items()}
+    try:
+        return float(derivative.evalf(30, subs=subs))
+    except (TypeError, ValueError):
+        return None
+
+
+def _finite_difference(derivation, key, point):
+    g = derivation.graph
+    forward = lower.lower(g, [derivation.output], derivation.program.variables,
+                          kinks=derivation.kinks)
+    base = {k: np.asarray(v, dtype=float) for k, v in point.items()}
+    x = base[key]
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape or (1,)):
+        index = index if x.shape else ()
+        step = 1e-6 * max(1.0, abs(float(x[index])))
+        values = []
+        for sign in (1, -1):
+            shifted = dict(base)
+            moved = x.copy()
+            moved[index] = moved[index] + sign * step
+            shifted[key] = moved
+            args = [shifted[n] for n in forward.inputs]
+            with np.errstate(all="ignore"):
+                values.append(float(forward(*args)[0]))
+        grad[index] = (values[0] - values[1]) / (2 * step)
+    return grad if x.shape else float(grad)
+
+
+def _close(a, b, rel):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return bool(np.all(np.isclose(a, b, rtol=rel, atol=rel, equal_nan=True)))
+
+
+def _agrees(value, reference, finite) -> bool:
+    ok = _close(value, finite, RELATIVE_FINITE)
+    if reference is not None:
+        ok = ok and _close(value, reference, RELATIVE_SYMPY)
+    return ok
+
+
+def table(result: CheckResult) -> str:
+    """The rows as an aligned text table, ending with a verdict."""
+    header = f"{'point':<32} {'d/d':<8} {'symgrad':>22} {'sympy.diff':>22} " \
+             f"{'finite diff':>22}  ok"
+    lines = [header, "-" * len(header)]
+    for row in result.rows:
+        point = ", ".join(f"{k}={_short(v)}" for k, v in row.point.items())
+        lines.append(
+            f"{point[:32]:<32} {row.key:<8} {_short(row.symgrad):>22} "
+            f"{_short(row.sympy):>22} {_short(row.finite):>22}  "
+            f"{'yes' if row.agrees else 'NO'}"
+        )
+    verdict = "all derivatives agree" if result.agrees else "DISAGREEMENT"
+    lines.append(f"{verdict}: {sum(r.agrees for r in result.rows)} of "
+                 f"{len(result.rows)} checks agree")
+    return "\n".join(lines) + "\n"
+
+
+def _short(value) -> str:
+    if value is None:
+        return "-"
+    array = np.asarray(value, dtype=float)
+    if array.shape:
+        return np.array2string(array, precision=4, threshold=4)
+    return f"{float(array):.12g}"

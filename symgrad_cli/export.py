@@ -1,0 +1,215 @@
+"""Graphs and derivatives as text: listings, closed forms, JSON, LaTeX.
+
+Everything printed is in symgrad's own language and parses back to the same
+expression: ``e`` is Euler's number and ``E`` a variable, ``where`` takes a
+comparison, a kink's derivative prints as ``step(x)``.  The one exception is
+the derivative of an abstract function, printed in sympy's notation
+(``Derivative(f(y), y)``), since the language has none.
+"""
+
+from __future__ import annotations
+
+import math
+
+import sympy
+from sympy.printing.str import StrPrinter
+
+from symgrad_cli import functions as fn
+from symgrad_cli.graph import Graph, Node
+
+#: Closed forms larger than this many operations, or deeper, are not printed.
+MAX_OPERATIONS = 2000
+MAX_DEPTH = 200
+#: Closed forms up to this many operations are simplified by sympy.
+SIMPLIFY_OPERATIONS = 60
+
+
+class LanguagePrinter(StrPrinter):
+    """sympy's string printer, speaking symgrad's language."""
+
+    def __init__(self, kinks: fn.Kinks | None = None):
+        super().__init__({"order": "none"})
+        self.kinks = kinks or fn.current_kinks()
+
+    def _print_Exp1(self, expr):
+        return "e"
+
+    def _print_Pi(self, expr):
+        return "pi"
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+    def _print_Function(self, expr):
+        name = fn.PRINTED_NAME.get(type(expr), expr.func.__name__)
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Equality(self, expr):
+        return f"{self._print(expr.lhs)} == {self._print(expr.rhs)}"
+
+    def _print_Unequality(self, expr):
+        return f"{self._print(expr.lhs)} != {self._print(expr.rhs)}"
+
+    def _print_where(self, expr):
+        c, a, b = expr.args
+        if isinstance(c, sympy.Not):
+            return self._print(fn.where(c.args[0], b, a))
+        if isinstance(c, sympy.And):
+            first, rest = c.args[0], sympy.And(*c.args[1:])
+            return self._print(fn.where(first, fn.where(rest, a, b), b))
+        if isinstance(c, sympy.Or):
+            first, rest = c.args[0], sympy.Or(*c.args[1:])
+            return self._print(fn.where(first, a, fn.where(rest, a, b)))
+        step = self._as_step(c, a, b)
+        if step is not None:
+            return self._print(step)
+        return (f"where({self._print(c)}, {self._print(a)}, "
+                f"{self._print(b)})")
+
+    def _as_step(self, c, a, b):
+        """``where(u > 0, a, 0)`` is ``a*step(u)`` when ``step(0)`` is 0."""
+        if self.kinks.step_at_zero != 0 or b != 0:
+            return None
+        if isinstance(c, sympy.StrictGreaterThan):
+            return a * fn.step(c.lhs - c.rhs)
+        if isinstance(c, sympy.StrictLessThan):
+            return a * fn.step(c.rhs - c.lhs)
+        return None
+
+
+def to_text(expr, kinks: fn.Kinks | None = None) -> str:
+    """``expr`` in symgrad's language."""
+    return LanguagePrinter(kinks).doprint(expr)
+
+
+def to_latex(expr) -> str:
+    """``expr`` as LaTeX, with symgrad's function names."""
+    return sympy.latex(expr)
+
+
+# Closed forms.
+
+
+class _Opaque(sympy.Function):
+    """A tensor operation inside a closed form, printed by name."""
+
+
+def _tensor_closed_form(node: Node, args: list):
+    if node.op == "sum" and node.params == (None, False):
+        return sympy.Function("sum")(*args)
+    if node.op == "sum_to" and node.params[0] == ():
+        return sympy.Function("sum")(*args)
+    if node.op == "broadcast_to":
+        return args[0]
+    if node.op == "matmul":
+        return sympy.Function("matmul")(*args)
+    return None
+
+
+def closed_forms(g: Graph, outputs: list, simplify: bool = True) -> list:
+    """Each output as one sympy expression of the variables, or None.
+
+    None stands for a form too large (over :data:`MAX_OPERATIONS` operations
+    or :data:`MAX_DEPTH` levels) or one the language cannot write.  Small
+    forms are simplified by sympy.
+    """
+    wanted = [o for o in outputs if isinstance(o, str)]
+    forms: dict[str, sympy.Basic | None] = {}
+    size: dict[str, int] = {}
+    depth: dict[str, int] = {}
+    for node_id in g.ancestors(wanted):
+        node = g[node_id]
+        if node.op in ("input",):
+            forms[node_id], size[node_id], depth[node_id] = node.symbol, 1, 1
+            continue
+        if node.op == "constant":
+            forms[node_id] = node.expr if node.value is None else None
+            size[node_id], depth[node_id] = 1, 1
+            continue
+        size[node_id] = 1 + sum(size[i] for i in node.inputs)
+        depth[node_id] = 1 + max((depth[i] for i in node.inputs), default=0)
+        args = [forms[i] for i in node.inputs]
+        if (size[node_id] > MAX_OPERATIONS or depth[node_id] > MAX_DEPTH
+                or any(a is None for a in args)):
+            forms[node_id] = None
+        elif node.params_op:
+            forms[node_id] = _tensor_closed_form(node, args)
+        else:
+            symbols = [g[i].symbol for i in node.inputs]
+            forms[node_id] = node.expr.xreplace(dict(zip(symbols, args)))
+    result = []
+    for output in outputs:
+        form = forms[output] if isinstance(output, str) else output
+        if form is not None and simplify:
+            form = _simplified(form)
+        result.append(form)
+    return result
+
+
+def _simplified(expr):
+    if sympy.count_ops(expr) > SIMPLIFY_OPERATIONS or expr.has(
+            sympy.Derivative, fn.where, sympy.Function("sum"),
+            sympy.Function("matmul")):
+        return expr
+    simpler = sympy.simplify(expr)
+    return simpler if sympy.count_ops(simpler) <= sympy.count_ops(expr) else expr
+
+
+# Listings.
+
+
+def node_text(node: Node, kinks: fn.Kinks | None = None) -> str:
+    """A node's definition in terms of its inputs' ids."""
+    if node.op == "input":
+        return "input"
+    if node.op == "constant":
+        if node.value is not None:
+            return f"constant array of shape {node.value.shape}"
+        return to_text(node.expr, kinks)
+    if node.params_op:
+        return tensor_text(node)
+    return to_text(node.expr, kinks)
+
+
+def tensor_text(node: Node) -> str:
+    """A tensor node's definition, as a call with its parameters."""
+    args = ", ".join(node.inputs)
+    if node.op == "matmul":
+        return f"{node.inputs[0]} @ {node.inputs[1]}"
+    if node.op == "sum" and node.params == (None, False):
+        return f"sum({args})"
+    params = ", ".join(repr(p) for p in node.params)
+    return f"{node.op}({args}{', ' if params else ''}{params})"
+
+
+def graph_json(g: Graph, kinks: fn.Kinks | None = None) -> dict:
+    """The ``graph`` object of DESIGN.md's JSON: nodes and edges."""
+    nodes = []
+    edges = []
+    for node in g:
+        nodes.append({
+            "id": node.id,
+            "op": node.op,
+            "inputs": list(node.inputs),
+            "expr": node_text(node, kinks),
+            "shape": list(node.shape),
+            "role": node.role,
+            "order": node.order,
+            "adjoint_of": node.adjoint_of,
+        })
+        edges.extend([i, node.id] for i in node.inputs)
+    return {"nodes": nodes, "edges": edges}
+
+
+def json_number(value):
+    """A float, or a nested list of floats, with non-finite ones as strings."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, list):
+        return [json_number(v) for v in value]
+    value = float(value)
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value

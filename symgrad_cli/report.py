@@ -1,0 +1,126 @@
+"""What ``symgrad diff`` prints: text, JSON and LaTeX reports of a derivation."""
+
+from __future__ import annotations
+
+from symgrad_cli import export
+from symgrad_cli import functions as fn
+from symgrad_cli.api import Derivation
+
+
+def _closed_forms_text(derivation: Derivation):
+    function, derivatives = derivation.closed_forms()
+    return (derivation.text(function),
+            {k: derivation.text(v) for k, v in derivatives.items()})
+
+
+def as_json(derivation: Derivation, evaluated=None) -> dict:
+    """DESIGN.md's JSON object for a derivation (values with ``--at``)."""
+    function, derivatives = _closed_forms_text(derivation)
+    report = {
+        "expression": function,
+        "variables": derivation.program.variables,
+        "wrt": derivation.wrt,
+        "order": derivation.order,
+        "derivatives": derivatives,
+    }
+    if evaluated is not None:
+        value, values = evaluated
+        report["value"] = export.json_number(value)
+        report["derivative_values"] = {
+            k: export.json_number(v) for k, v in values.items()
+        }
+    report["graph"] = export.graph_json(derivation.graph,
+                                        fn.KINKS[derivation.kinks])
+    return report
+
+
+def as_latex(derivation: Derivation) -> str:
+    """The function and its derivatives as LaTeX equations."""
+    function, derivatives = derivation.closed_forms()
+    lines = [f"f = {export.to_latex(function)}" if function is not None
+             else "f: too large to print"]
+    for key, form in derivatives.items():
+        variables = key.split(",")
+        if len(variables) == 1:
+            name = rf"\frac{{\partial f}}{{\partial {_latex_name(key)}}}"
+        else:
+            below = " ".join(rf"\partial {_latex_name(v)}" for v in variables)
+            name = rf"\frac{{\partial^{{{len(variables)}}} f}}{{{below}}}"
+        body = export.to_latex(form) if form is not None else r"\text{(too large)}"
+        lines.append(f"{name} = {body}")
+    return "\n".join(lines)
+
+
+def _latex_name(name: str) -> str:
+    import sympy
+
+    return sympy.latex(sympy.Symbol(name))
+
+
+def as_text(derivation: Derivation, evaluated=None, values=None) -> str:
+    """The listings of forward and backward nodes, closed forms and values."""
+    g = derivation.graph
+    kinks = fn.KINKS[derivation.kinks]
+    function, derivatives = _closed_forms_text(derivation)
+    out = [f"expression: {function if function is not None else '(too large)'}"]
+    forward = [n for n in g if n.role == "forward"]
+    backward = [n for n in g if n.role == "backward"]
+    out.append("")
+    out.append(f"forward graph ({len(forward)} nodes; inputs "
+               f"{', '.join(derivation.program.variables) or 'none'}):")
+    out.extend(_listing(forward, kinks))
+    out.append("")
+    orders = sorted({n.order for n in backward})
+    label = f", orders {orders[0]}-{orders[-1]}" if len(orders) > 1 else ""
+    out.append(f"backward graph ({len(backward)} new nodes{label}):")
+    out.extend(_listing(backward, kinks) or ["  (none: every derivative is an "
+                                             "existing node or a constant)"])
+    out.append("")
+    out.append("derivatives:")
+    for key, node in derivation.derivatives.items():
+        form = derivatives[key]
+        where = f"  [{node}]" if isinstance(node, str) else ""
+        shown = form if form is not None else "(too large to print; see the graph)"
+        out.append(f"  {_d(key)} = {shown}{where}")
+    if evaluated is not None:
+        value, grads = evaluated
+        point = ", ".join(f"{k}={_number(v)}" for k, v in values.items())
+        out.append("")
+        out.append(f"at {point}:")
+        out.append(f"  value = {_number(value)}")
+        for key, v in grads.items():
+            out.append(f"  {_d(key)} = {_number(v)}")
+    return "\n".join(out) + "\n"
+
+
+def _listing(nodes, kinks) -> list[str]:
+    lines = []
+    for node in nodes:
+        text = f"  {node.id} = {export.node_text(node, kinks)}"
+        notes = []
+        if node.shape:
+            notes.append(f"shape {node.shape}")
+        if node.adjoint_of:
+            notes.append(f"d/d{node.adjoint_of}")
+        if node.role == "backward" and node.order > 1:
+            notes.append(f"order {node.order}")
+        if notes:
+            text = f"{text:<40}  # {', '.join(notes)}"
+        lines.append(text)
+    return lines
+
+
+def _d(key: str) -> str:
+    variables = key.split(",")
+    if len(variables) == 1:
+        return f"d/d{key}"
+    return "d^{}/{}".format(len(variables), "".join(f"d{v}" for v in variables))
+
+
+def _number(value) -> str:
+    import numpy as np
+
+    array = np.asarray(value)
+    if array.shape:
+        return np.array2string(array, precision=10, separator=", ")
+    return repr(float(array))
