@@ -1,0 +1,519 @@
+"""Convolution, max-pooling and classification losses as graph operations.
+
+The operations of a small convolutional network, each a tensor node of the
+graph (``Graph.tensor``) with a vjp rule in :data:`rules.TENSOR_VJPS` and a
+numpy lowering in :data:`lower.TENSOR_LOWERINGS`.  Importing this module
+registers them; every builder below lives here, so a graph holding one of
+these ops was built by code that imported it.
+
+Layouts follow PyTorch: images are ``(N, C, H, W)`` (batch, channels, rows,
+columns) and convolution weights ``(O, C, kh, kw)`` (output channels, input
+channels, kernel rows, kernel columns).  A convolution is a cross-correlation,
+as in every deep-learning library.
+
+The vjps emit graph nodes only.  The two derivative ops of a convolution are
+themselves differentiable, since all three ops are bilinear forms of each
+other's arguments (:func:`conv2d_grad_input`, :func:`conv2d_grad_weight`), so
+a convolution differentiates to any order.  :func:`maxpool2d_grad` is not
+differentiated again: its rule raises :class:`SymgradError`.
+
+Max-pooling at a tie: the whole cotangent of a window goes to the *first*
+maximum of the window in row-major order (as ``numpy.argmax`` picks it, and
+as PyTorch's CPU kernel does), never split between equal elements.
+
+Lowering never loops in Python over pixels or batch items: windows are
+strided views (``sliding_window_view``), contracted with ``tensordot``
+(im2col followed by one matrix product).
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+import numpy as np
+import sympy
+
+from symgrad_cli import lower, ops, rules
+from symgrad_cli.errors import ShapeError, SymgradError
+from symgrad_cli.graph import Graph, Node
+
+Operand = str | sympy.Basic
+
+__all__ = [
+    "conv2d",
+    "conv2d_grad_input",
+    "conv2d_grad_weight",
+    "flatten",
+    "log_softmax",
+    "maxpool2d",
+    "maxpool2d_grad",
+    "one_hot",
+    "softmax",
+    "softmax_cross_entropy",
+]
+
+
+# Builders.
+
+
+def conv2d(g: Graph, x: str, w: str, stride: int = 1, padding: int = 0) -> str:
+    """The 2-D cross-correlation of images ``x`` with kernels ``w``.
+
+    Parameters
+    ----------
+    g : Graph
+    x : str
+        Images of shape ``(N, C, H, W)``.
+    w : str
+        Kernels of shape ``(O, C, kh, kw)``.
+    stride : int
+        The step between windows, along rows and columns.
+    padding : int
+        Zeros added on every side of each image.
+
+    Returns
+    -------
+    str
+        A node of shape ``(N, O, Ho, Wo)``, ``Ho = (H + 2p - kh) // stride + 1``.
+
+    Raises
+    ------
+    ShapeError
+        When a shape is not 4-D, the channels differ, or the kernel does not
+        fit the padded image.
+
+    Examples
+    --------
+    >>> g = Graph()
+    >>> y = conv2d(g, g.variable("x", (2, 1, 8, 8)), g.variable("w", (4, 1, 3, 3)),
+    ...            padding=1)
+    >>> g[y].shape
+    (2, 4, 8, 8)
+    """
+    sx, sw = g[x].shape, g[w].shape
+    _check_conv(sx, sw, stride, padding)
+    rows, cols = _windows(sx[2:], sw[2:], stride, padding)
+    shape = (sx[0], sw[0], rows, cols)
+    return g.tensor("conv2d", [x, w], (stride, padding, sw[2:]), shape)
+
+
+def conv2d_grad_input(g: Graph, cotangent: str, w: str, stride: int,
+                      padding: int, image: tuple[int, int]) -> str:
+    """The cotangent of a convolution's images, given its output's cotangent.
+
+    ``image`` is the images' ``(H, W)``; the result has shape
+    ``(N, C, H, W)``.  It is the transposed convolution of ``cotangent``
+    with ``w``.
+    """
+    shape = (g[cotangent].shape[0], g[w].shape[1]) + tuple(image)
+    params = (stride, padding, g[w].shape[2:], tuple(image))
+    return g.tensor("conv2d_grad_input", [cotangent, w], params, shape)
+
+
+def conv2d_grad_weight(g: Graph, x: str, cotangent: str, stride: int,
+                       padding: int, kernel: tuple[int, int]) -> str:
+    """The cotangent of a convolution's kernels, given its output's cotangent.
+
+    ``kernel`` is the kernels' ``(kh, kw)``; the result has shape
+    ``(O, C, kh, kw)``.
+    """
+    shape = (g[cotangent].shape[1], g[x].shape[1]) + tuple(kernel)
+    params = (stride, padding, tuple(kernel))
+    return g.tensor("conv2d_grad_weight", [x, cotangent], params, shape)
+
+
+def maxpool2d(g: Graph, x: str, kernel: int = 2, stride: int | None = None) -> str:
+    """The maximum of each ``kernel`` x ``kernel`` window of images ``x``.
+
+    Parameters
+    ----------
+    g : Graph
+    x : str
+        Images of shape ``(N, C, H, W)``.
+    kernel : int
+        The window's side.
+    stride : int, optional
+        The step between windows (default: ``kernel``, windows that tile).
+
+    Returns
+    -------
+    str
+        A node of shape ``(N, C, Ho, Wo)``, ``Ho = (H - kernel) // stride + 1``;
+        rows and columns past the last whole window are ignored.
+
+    Raises
+    ------
+    ShapeError
+        When ``x`` is not 4-D or the window is larger than an image.
+    """
+    stride = kernel if stride is None else stride
+    shape = g[x].shape
+    if len(shape) != 4 or kernel < 1 or stride < 1:
+        raise ShapeError(
+            f"maxpool2d needs images (N, C, H, W) and a positive kernel and "
+            f"stride, got shape {shape}, kernel {kernel}, stride {stride}"
+        )
+    rows, cols = _windows(shape[2:], (kernel, kernel), stride, 0)
+    out = shape[:2] + (rows, cols)
+    return g.tensor("maxpool2d", [x], (kernel, stride), out)
+
+
+def maxpool2d_grad(g: Graph, x: str, cotangent: str, kernel: int,
+                   stride: int) -> str:
+    """The cotangent of max-pooled images ``x``: each window's to its maximum.
+
+    At a tie the first maximum of the window in row-major order takes all of
+    it.  Where windows overlap, an element's contributions add up.
+    """
+    return g.tensor("maxpool2d_grad", [x, cotangent], (kernel, stride),
+                    g[x].shape)
+
+
+def flatten(g: Graph, x: str) -> str:
+    """``x`` reshaped to ``(N, everything else)``, keeping the first axis."""
+    shape = g[x].shape
+    return ops.reshape(g, x, (shape[0], prod(shape[1:])))
+
+
+def softmax(g: Graph, z: str) -> str:
+    """``exp(z)`` normalised to sum to 1 along the last axis."""
+    return g.tensor("softmax", [z], (), g[z].shape)
+
+
+def log_softmax(g: Graph, z: str) -> str:
+    """``z - logsumexp(z)`` along the last axis, computed stably."""
+    return g.tensor("log_softmax", [z], (), g[z].shape)
+
+
+def one_hot(g: Graph, labels: str, classes: int) -> str:
+    """Integer ``labels`` of shape ``(N,)`` as rows of ``(N, classes)``.
+
+    The result holds exact 0s and 1s (float32 in numpy, which promotes to
+    the other operand's precision).
+    """
+    shape = g[labels].shape + (classes,)
+    return g.tensor("one_hot", [labels], (classes,), shape)
+
+
+def softmax_cross_entropy(g: Graph, logits: str, targets: str) -> str:
+    """The mean over the batch of the cross-entropy of softmax(``logits``).
+
+    Parameters
+    ----------
+    g : Graph
+    logits : str
+        Unnormalised scores of shape ``(N, K)``.
+    targets : str
+        Integer class labels of shape ``(N,)``, or target probabilities
+        (one-hot rows, say) of shape ``(N, K)``.
+
+    Returns
+    -------
+    str
+        A scalar node: ``-mean_n sum_k t[n, k] log softmax(logits)[n, k]``,
+        with the log-sum-exp taken after subtracting each row's maximum, so
+        no ``exp`` overflows.
+
+    Raises
+    ------
+    ShapeError
+        When ``logits`` is not 2-D or ``targets`` fits neither form.
+    """
+    sz, st = g[logits].shape, g[targets].shape
+    if len(sz) != 2 or st not in (sz[:1], sz):
+        raise ShapeError(
+            f"softmax_cross_entropy needs logits (N, K) with labels (N,) or "
+            f"targets (N, K), got shapes {sz} and {st}"
+        )
+    mode = "labels" if st == sz[:1] else "probabilities"
+    return g.tensor("softmax_cross_entropy", [logits, targets], (mode,), ())
+
+
+def _check_conv(sx, sw, stride, padding) -> None:
+    if len(sx) != 4 or len(sw) != 4 or sx[1] != sw[1]:
+        raise ShapeError(
+            f"conv2d needs images (N, C, H, W) and kernels (O, C, kh, kw) "
+            f"with the same C, got shapes {sx} and {sw}"
+        )
+    if stride < 1 or padding < 0:
+        raise ShapeError(
+            f"conv2d needs stride >= 1 and padding >= 0, got stride {stride} "
+            f"and padding {padding}"
+        )
+
+
+def _windows(image, kernel, stride, padding) -> tuple[int, int]:
+    """How many windows fit along the rows and the columns."""
+    counts = tuple((n + 2 * padding - k) // stride + 1
+                   for n, k in zip(image, kernel))
+    if min(counts) < 1:
+        raise ShapeError(
+            f"a {kernel} window does not fit images of {tuple(image)} "
+            f"with padding {padding}"
+        )
+    return counts
+
+
+# Vector-Jacobian rules.
+
+
+def _conv2d_vjp(g: Graph, node: Node, cotangent: str):
+    x, w = node.inputs
+    stride, padding, _ = node.params
+    return [
+        conv2d_grad_input(g, cotangent, w, stride, padding, g[x].shape[2:]),
+        conv2d_grad_weight(g, x, cotangent, stride, padding, g[w].shape[2:]),
+    ]
+
+
+def _conv2d_grad_input_vjp(g: Graph, node: Node, cotangent: str):
+    # <u, grad_input(c, w)> = <conv2d(u, w), c>: bilinear in (c, w).
+    c, w = node.inputs
+    stride, padding = node.params[:2]
+    return [
+        conv2d(g, cotangent, w, stride, padding),
+        conv2d_grad_weight(g, cotangent, c, stride, padding, g[w].shape[2:]),
+    ]
+
+
+def _conv2d_grad_weight_vjp(g: Graph, node: Node, cotangent: str):
+    # <v, grad_weight(x, c)> = <conv2d(x, v), c>: bilinear in (x, c).
+    x, c = node.inputs
+    stride, padding, _ = node.params
+    return [
+        conv2d_grad_input(g, c, cotangent, stride, padding, g[x].shape[2:]),
+        conv2d(g, x, cotangent, stride, padding),
+    ]
+
+
+def _maxpool2d_vjp(g: Graph, node: Node, cotangent: str):
+    (x,) = node.inputs
+    return [maxpool2d_grad(g, x, cotangent, *node.params)]
+
+
+def _maxpool2d_grad_vjp(g: Graph, node: Node, cotangent: str):
+    raise SymgradError(
+        f"maxpool2d_grad (node {node.id}) has no derivative rule: symgrad "
+        f"differentiates a max-pool once; ask for a first derivative, or use "
+        f"a smooth pooling such as a mean"
+    )
+
+
+def _softmax_vjp(g: Graph, node: Node, cotangent: str):
+    # s * (u - sum(u * s)) along the last axis.
+    weighted = ops.reduce_sum(g, ops.mul(g, cotangent, node.id), -1, True)
+    return [g.apply(lambda s, u, t: s * (u - t),
+                    [node.id, cotangent, weighted], "mul")]
+
+
+def _log_softmax_vjp(g: Graph, node: Node, cotangent: str):
+    # u - softmax(z) * sum(u) along the last axis, softmax(z) being exp(y).
+    total = ops.reduce_sum(g, cotangent, -1, True)
+    return [g.apply(lambda y, u, t: u - sympy.exp(y) * t,
+                    [node.id, cotangent, total], "sub")]
+
+
+def _one_hot_vjp(g: Graph, node: Node, cotangent: str):
+    return [None]  # Integer labels have no derivative.
+
+
+def _softmax_cross_entropy_vjp(g: Graph, node: Node, cotangent: str):
+    # softmax(z) - t, scaled by the cotangent and the mean's 1/N.
+    logits, targets = node.inputs
+    count, classes = g[logits].shape
+    labels = node.params[0] == "labels"
+    truth = one_hot(g, targets, classes) if labels else targets
+    wrt_logits = g.apply(lambda s, t, c: (s - t) * c / count,
+                         [softmax(g, logits), truth, cotangent], "mul")
+    if labels:
+        return [wrt_logits, None]
+    wrt_targets = g.apply(lambda y, c: -y * c / count,
+                          [log_softmax(g, logits), cotangent], "mul")
+    return [wrt_logits, wrt_targets]
+
+
+rules.TENSOR_VJPS.update({
+    "conv2d": _conv2d_vjp,
+    "conv2d_grad_input": _conv2d_grad_input_vjp,
+    "conv2d_grad_weight": _conv2d_grad_weight_vjp,
+    "maxpool2d": _maxpool2d_vjp,
+    "maxpool2d_grad": _maxpool2d_grad_vjp,
+    "softmax": _softmax_vjp,
+    "log_softmax": _log_softmax_vjp,
+    "one_hot": _one_hot_vjp,
+    "softmax_cross_entropy": _softmax_cross_entropy_vjp,
+})
+
+
+# numpy helpers, called by the generated source.  Each is self-contained, so
+# lower.standalone_source can copy the ones a function uses.
+
+
+def _patches(x, kh, kw, stride, padding):
+    """The ``(N, C, Ho, Wo, kh, kw)`` windows of images ``x``, as a view."""
+    if padding:
+        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+    return windows[:, :, ::stride, ::stride]
+
+
+def _conv2d(patches, w):
+    """Windows ``(N, C, Ho, Wo, kh, kw)`` times kernels ``(O, C, kh, kw)``."""
+    out = np.tensordot(patches, w, axes=([1, 4, 5], [1, 2, 3]))
+    return out.transpose(0, 3, 1, 2)
+
+
+def _conv2d_grad_weight(patches, cotangent):
+    """Windows ``(N, C, Ho, Wo, kh, kw)`` against a cotangent ``(N, O, Ho, Wo)``."""
+    return np.tensordot(cotangent, patches, axes=([0, 2, 3], [0, 2, 3]))
+
+
+def _dilate(cotangent, stride, padding, kernel, image):
+    """A convolution's output cotangent spread out for its transposed conv.
+
+    Each value moves to where its window started, ``stride`` apart, inside a
+    border of ``k - 1`` zeros; cropped so that a correlation with the flipped
+    kernels gives exactly the ``image``-sized input cotangent.
+    """
+    (kh, kw), (h, w) = kernel, image
+    n, o, rows, cols = cotangent.shape
+    full = np.zeros((n, o, h + 2 * padding + kh - 1, w + 2 * padding + kw - 1),
+                    dtype=cotangent.dtype)
+    full[:, :, kh - 1:kh - 1 + (rows - 1) * stride + 1:stride,
+         kw - 1:kw - 1 + (cols - 1) * stride + 1:stride] = cotangent
+    return full[:, :, padding:padding + h + kh - 1, padding:padding + w + kw - 1]
+
+
+def _flip(w):
+    """Kernels ``(O, C, kh, kw)`` turned half a circle, as ``(C, O, kh, kw)``."""
+    return w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+
+
+def _maxpool2d(x, kernel, stride):
+    """The maximum of each window of images ``x``."""
+    n, c, h, w = x.shape
+    if kernel == stride:
+        rows, cols = h // kernel, w // kernel
+        x = x[:, :, :rows * kernel, :cols * kernel]
+        return x.reshape(n, c, rows, kernel, cols, kernel).max(axis=(3, 5))
+    windows = np.lib.stride_tricks.sliding_window_view(
+        x, (kernel, kernel), axis=(2, 3))
+    return windows[:, :, ::stride, ::stride].max(axis=(4, 5))
+
+
+def _maxpool2d_grad(x, cotangent, kernel, stride):
+    """Each window's cotangent sent to the window's first maximum.
+
+    The flat index of each window's first maximum (``argmax``, row-major)
+    in ``x`` takes the window's cotangent; ``bincount`` adds them up, so
+    overlapping windows work too.
+    """
+    n, c, h, w = x.shape
+    windows = np.lib.stride_tricks.sliding_window_view(
+        x, (kernel, kernel), axis=(2, 3))[:, :, ::stride, ::stride]
+    rows, cols = windows.shape[2:4]
+    first = windows.reshape(n, c, rows, cols, kernel * kernel).argmax(axis=-1)
+    row = np.arange(rows)[:, None] * stride + first // kernel
+    col = np.arange(cols) * stride + first % kernel
+    flat = (np.arange(n * c).reshape(n, c, 1, 1) * h + row) * w + col
+    total = np.bincount(flat.ravel(), weights=cotangent.ravel(),
+                        minlength=x.size)
+    return total.reshape(x.shape).astype(cotangent.dtype, copy=False)
+
+
+def _softmax(z):
+    """``softmax(z)`` along the last axis, each row shifted by its maximum."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _log_softmax(z):
+    """``log softmax(z)`` along the last axis, by a shifted log-sum-exp."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _one_hot(labels, classes):
+    """Rows of float32 0s and a 1 at each label."""
+    labels = np.asarray(labels).astype(np.intp, copy=False)
+    return (labels[..., None] == np.arange(classes)).astype(np.float32)
+
+
+def _softmax_cross_entropy(z, targets, mode):
+    """The mean over rows of ``-sum(t * log softmax(z))``."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    if mode == "labels":
+        labels = np.asarray(targets).astype(np.intp, copy=False)
+        picked = np.take_along_axis(log_probs, labels[:, None], axis=1)
+        return -picked.mean()
+    return -(targets * log_probs).sum() / z.shape[0]
+
+
+# Lowerings: one line of numpy source per node.
+
+
+def _lower_conv2d(node: Node, args: list[str]) -> str:
+    stride, padding, (kh, kw) = node.params
+    x, w = args
+    return f"_conv2d(_patches({x}, {kh}, {kw}, {stride}, {padding}), {w})"
+
+
+def _lower_conv2d_grad_input(node: Node, args: list[str]) -> str:
+    # The transposed convolution: a stride-1 correlation of the spread-out
+    # cotangent with the flipped kernels.
+    stride, padding, (kh, kw), image = node.params
+    cotangent, w = args
+    spread = f"_dilate({cotangent}, {stride}, {padding}, {(kh, kw)}, {image})"
+    return f"_conv2d(_patches({spread}, {kh}, {kw}, 1, 0), _flip({w}))"
+
+
+def _lower_conv2d_grad_weight(node: Node, args: list[str]) -> str:
+    stride, padding, (kh, kw) = node.params
+    x, cotangent = args
+    patches = f"_patches({x}, {kh}, {kw}, {stride}, {padding})"
+    return f"_conv2d_grad_weight({patches}, {cotangent})"
+
+
+def _lower_maxpool2d(node: Node, args: list[str]) -> str:
+    return f"_maxpool2d({args[0]}, {node.params[0]}, {node.params[1]})"
+
+
+def _lower_maxpool2d_grad(node: Node, args: list[str]) -> str:
+    kernel, stride = node.params
+    return f"_maxpool2d_grad({args[0]}, {args[1]}, {kernel}, {stride})"
+
+
+def _lower_one_hot(node: Node, args: list[str]) -> str:
+    return f"_one_hot({args[0]}, {node.params[0]})"
+
+
+def _lower_softmax_cross_entropy(node: Node, args: list[str]) -> str:
+    return f"_softmax_cross_entropy({args[0]}, {args[1]}, {node.params[0]!r})"
+
+
+lower.TENSOR_LOWERINGS.update({
+    "conv2d": _lower_conv2d,
+    "conv2d_grad_input": _lower_conv2d_grad_input,
+    "conv2d_grad_weight": _lower_conv2d_grad_weight,
+    "maxpool2d": _lower_maxpool2d,
+    "maxpool2d_grad": _lower_maxpool2d_grad,
+    "softmax": lambda node, args: f"_softmax({args[0]})",
+    "log_softmax": lambda node, args: f"_log_softmax({args[0]})",
+    "one_hot": _lower_one_hot,
+    "softmax_cross_entropy": _lower_softmax_cross_entropy,
+})
+
+lower.HELPERS.update({
+    "_patches": _patches,
+    "_conv2d": _conv2d,
+    "_conv2d_grad_weight": _conv2d_grad_weight,
+    "_dilate": _dilate,
+    "_flip": _flip,
+    "_maxpool2d": _maxpool2d,
+    "_maxpool2d_grad": _maxpool2d_grad,
+    "_softmax": _softmax,
+    "_log_softmax": _log_softmax,
+    "_one_hot": _one_hot,
+    "_softmax_cross_entropy": _softmax_cross_entropy,
+})
