@@ -275,6 +275,8 @@ class Graph:
         return tuple(sorted(ids, key=self._position.__getitem__))
 
     def _broadcast(self, shapes: list[Shape], op: str) -> Shape:
+        if all(s == () for s in shapes):
+            return ()
         try:
             return tuple(np.broadcast_shapes(*shapes)) if shapes else ()
         except ValueError:

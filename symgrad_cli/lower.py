@@ -13,6 +13,7 @@ derivative of ``sqrt`` at 0) and where an argument sits on a kink.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -97,7 +98,20 @@ class _Printer:
         )
 
     def _Add(self, expr):
-        return "(" + " + ".join(map(self, expr.args)) + ")"
+        # a - b rather than a + -1*b, and c*(a + b) rather than c*a + c*b:
+        # each saved operator is a numpy call saved.
+        content, rest = expr.primitive()
+        if content != 1 and isinstance(rest, sympy.Add):
+            return f"({_number(content)} * {self._Add(rest)})"
+        terms = sorted(expr.args, key=_is_negative)
+        text = self(terms[0]) if not _is_negative(terms[0]) else \
+            f"-{self(-terms[0])}"
+        for term in terms[1:]:
+            if _is_negative(term):
+                text += f" - {self(-term)}"
+            else:
+                text += f" + {self(term)}"
+        return f"({text})"
 
     def _Mul(self, expr):
         numerator, denominator = [], []
@@ -133,6 +147,9 @@ class _Printer:
         c, a, b = map(self, expr.args)
         return f"np.where({c}, {a}, {b})"
 
+    def _relu(self, expr):
+        return f"np.maximum({self(expr.args[0])}, 0.0)"
+
     def _step(self, expr):
         return f"np.heaviside({self(expr.args[0])}, {_number(self.kinks.step_at_zero)})"
 
@@ -144,6 +161,12 @@ class _Printer:
 
     def _Not(self, expr):
         return f"(~{self(expr.args[0])})"
+
+
+def _is_negative(term) -> bool:
+    """True for a term written with a minus sign: ``-x``, ``-2*x``, ``-3``."""
+    coefficient, _ = term.as_coeff_Mul()
+    return bool(coefficient.is_negative)
 
 
 def _number(value) -> str:
@@ -198,29 +221,61 @@ def _sum_to(x, shape):
     return total.reshape(shape)
 
 
-def _tensor_line(node: Node, args: list[str]) -> str:
-    op, params = node.op, node.params
-    if op == "sum":
-        axis, keepdims = params
-        return f"np.sum({args[0]}, axis={axis!r}, keepdims={keepdims!r})"
-    if op == "matmul":
-        return f"{args[0]} @ {args[1]}"
-    if op == "sum_to":
-        return f"_sum_to({args[0]}, {params[0]!r})"
-    if op == "broadcast_to":
-        return f"np.broadcast_to({args[0]}, {params[0]!r})"
-    if op == "reshape":
-        return f"np.reshape({args[0]}, {params[0]!r})"
-    if op == "transpose":
-        return f"{args[0]}.T"
-    lowering = TENSOR_LOWERINGS.get(op)
+def _tensor_line(node: Node, args: list[str], source: tuple = None) -> str:
+    if node.op == "sum_to" and source is not None:
+        return _lower_sum_to(node, args, source)
+    lowering = TENSOR_LOWERINGS.get(node.op)
     if lowering is None:
-        raise InputError(f"no numpy lowering for the operation {op!r}")
+        raise InputError(f"no numpy lowering for the operation {node.op!r}")
     return lowering(node, args)
 
 
-#: Lowerings of further tensor operations: op name to (node, args) -> source.
-TENSOR_LOWERINGS: dict[str, Callable] = {}
+# ``np.add.reduce`` rather than ``np.sum``: the ufunc method skips a layer
+# of Python dispatch, which is most of the cost on small arrays.
+
+
+def _lower_sum(node: Node, args: list[str]) -> str:
+    axis, keepdims = node.params
+    if keepdims:
+        return f"np.add.reduce({args[0]}, axis={axis!r}, keepdims=True)"
+    return f"np.add.reduce({args[0]}, axis={axis!r})"
+
+
+def _lower_sum_to(node: Node, args: list[str], source: tuple) -> str:
+    # The input's shape gives the axes now, so the line is one reduction
+    # (and a reshape only when leading and kept axes are both summed).
+    (shape,) = node.params
+    lead = len(source) - len(shape)
+    leading = tuple(range(lead))
+    kept = tuple(lead + i for i, n in enumerate(shape)
+                 if n == 1 and source[lead + i] != 1)
+    if not shape:
+        return f"np.add.reduce({args[0]}, axis=None)"
+    if not kept:
+        return f"np.add.reduce({args[0]}, axis={leading!r})"
+    total = f"np.add.reduce({args[0]}, axis={leading + kept!r}, keepdims=True)"
+    return f"{total}.reshape({shape!r})" if leading else total
+
+
+def _lower_transpose(node: Node, args: list[str]) -> str:
+    if not node.params:
+        return f"{args[0]}.T"
+    return f"np.transpose({args[0]}, {node.params[0]!r})"
+
+
+#: The lowering of each tensor operation: op name to (node, args) -> source,
+#: where ``args`` are the inputs' identifiers in the generated function.
+TENSOR_LOWERINGS: dict[str, Callable] = {
+    "sum": _lower_sum,
+    # Without the input's shape (see _tensor_line), the axes are found when
+    # the line runs.
+    "sum_to": lambda node, args: f"_sum_to({args[0]}, {node.params[0]!r})",
+    "matmul": lambda node, args: f"({args[0]} @ {args[1]})",
+    "broadcast_to": lambda node, args:
+        f"np.broadcast_to({args[0]}, {node.params[0]!r})",
+    "reshape": lambda node, args: f"np.reshape({args[0]}, {node.params[0]!r})",
+    "transpose": _lower_transpose,
+}
 
 #: Helpers the generated source may call.
 HELPERS: dict[str, object] = {
@@ -280,7 +335,8 @@ def lower(g: Graph, outputs: list, inputs: list[str] | None = None,
                 for o in outputs]
     lines.append(f"    return ({', '.join(returned)}{',' if returned else ''})")
     source = "\n".join(lines) + "\n"
-    namespace = dict(HELPERS, _check=_check, _kink=_kink, **constants)
+    check = functools.partial(_check, graph=g)
+    namespace = dict(HELPERS, _check=check, _kink=_kink, **constants)
     exec(compile(source, f"<symgrad {name}>", "exec"), namespace)
     return Lowered(source, list(inputs), list(outputs), namespace[name])
 
@@ -292,7 +348,8 @@ def _line(node: Node, g: Graph, printer: _Printer, constants: dict) -> str:
             return f"c_{node.id}"
         return _number(node.expr)
     if node.params_op:
-        return _tensor_line(node, [printer.names[g[i].symbol] for i in node.inputs])
+        args = [printer.names[g[i].symbol] for i in node.inputs]
+        return _tensor_line(node, args, g[node.inputs[0]].shape)
     return printer(node.expr)
 
 
@@ -301,8 +358,7 @@ def _checks(node: Node, g: Graph, target: str, names: dict,
     if node.op in ("constant",) or node.params_op:
         return []
     args = [names[g[i].symbol] for i in node.inputs]
-    lines = [f"    _check({target}, {node.id!r}, {_describe(node)!r}, "
-             f"({', '.join(args)},))"]
+    lines = [f"    _check({target}, {node.id!r}, ({', '.join(args)},))"]
     if isinstance(node.expr, fn.KINKED) and node.role == "forward":
         lines.append(f"    _kink({node.expr.func.__name__!r}, {convention.name!r}, "
                      f"{', '.join(args)})")
@@ -321,9 +377,10 @@ def _describe(node: Node) -> str:
     return f"{kind} {', '.join(heads)}".strip()
 
 
-def _check(value, node_id, description, inputs):
+def _check(value, node_id, inputs, graph=None):
     if np.all(np.isfinite(value)):
         return
+    description = _describe(graph[node_id])
     inputs = [np.asarray(i) for i in inputs]
     if np.any(np.isnan(value)) and not any(np.any(np.isnan(i)) for i in inputs):
         warnings.warn(SymgradWarning(

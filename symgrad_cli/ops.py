@@ -12,6 +12,7 @@ underflowed zero).  The table is :data:`STABLE_FORMS`.
 
 from __future__ import annotations
 
+import functools
 import operator
 from math import prod
 
@@ -149,7 +150,12 @@ def call(g: Graph, name: str, args: list[Operand]) -> Operand:
         For a tensor function given the wrong number of arguments.
     """
     if name in fn.ELEMENTWISE:
-        return elementwise(g, name, fn.ELEMENTWISE[name], *args)
+        function = fn.ELEMENTWISE[name]
+        if all(isinstance(a, str) for a in args) and name != "sqrt":
+            # A function of a fresh symbol has nothing to evaluate, and
+            # sympy's attempt (sin looks for multiples of pi) is costly.
+            function = functools.partial(function, evaluate=False)
+        return elementwise(g, name, function, *args)
     if name in fn.BINARY:
         result = args[0]
         for arg in args[1:]:
@@ -173,23 +179,47 @@ def abstract(g: Graph, name: str, args: list[Operand]) -> Operand:
 
 def reduce_sum(g: Graph, a: Operand, axis: int | None = None,
                keepdims: bool = False) -> Operand:
-    """The sum of a tensor's elements, over one axis or all of them."""
+    """The sum of a tensor's elements, over one axis or all of them.
+
+    Raises
+    ------
+    ShapeError
+        When ``axis`` is not an axis of ``a``.
+    """
     shape = shape_of(g, a)
     if not shape:
         return a
     if axis is None:
         out = (1,) * len(shape) if keepdims else ()
     else:
-        axis = axis % len(shape)
+        axis = _axis(shape, axis, "sum")
         out = shape[:axis] + ((1,) if keepdims else ()) + shape[axis + 1:]
     return g.tensor("sum", [g.as_node(a)], (axis, keepdims), out)
 
 
-def mean(g: Graph, a: Operand, axis: int | None = None) -> Operand:
-    """The mean of a tensor's elements, over one axis or all of them."""
+def mean(g: Graph, a: Operand, axis: int | None = None,
+         keepdims: bool = False) -> Operand:
+    """The mean of a tensor's elements, over one axis or all of them.
+
+    Raises
+    ------
+    ShapeError
+        When ``axis`` is not an axis of ``a``.
+    """
     shape = shape_of(g, a)
-    count = prod(shape) if axis is None else shape[axis] if shape else 1
-    return div(g, reduce_sum(g, a, axis), sympy.Integer(count))
+    if axis is None or not shape:
+        count = prod(shape)
+    else:
+        count = shape[_axis(shape, axis, "mean")]
+    total = reduce_sum(g, a, axis, keepdims)
+    return div(g, total, sympy.Integer(count))
+
+
+def _axis(shape: tuple[int, ...], axis: int, op: str) -> int:
+    """``axis`` as a non-negative index into ``shape``."""
+    if not -len(shape) <= axis < len(shape):
+        raise ShapeError(f"{op}: axis {axis} is out of range for shape {shape}")
+    return axis % len(shape)
 
 
 def matmul(g: Graph, a: Operand, b: Operand) -> Operand:
@@ -203,11 +233,11 @@ def matmul(g: Graph, a: Operand, b: Operand) -> Operand:
     sa, sb = shape_of(g, a), shape_of(g, b)
     if not sa or not sb or len(sa) > 2 or len(sb) > 2:
         raise ShapeError(
-            f"@ needs vectors or matrices, got shapes {sa} and {sb}"
+            f"matmul (@) needs vectors or matrices, got shapes {sa} and {sb}"
         )
     if sa[-1] != sb[0]:
         raise ShapeError(
-            f"@: inner dimensions differ: shapes {sa} and {sb}"
+            f"matmul (@): inner dimensions differ: shapes {sa} and {sb}"
         )
     out = sa[:-1] + sb[1:]
     return g.tensor("matmul", [g.as_node(a), g.as_node(b)], (), out)
@@ -222,18 +252,46 @@ def dot(g: Graph, a: Operand, b: Operand) -> Operand:
 
 
 def sum_to(g: Graph, a: Operand, shape: tuple[int, ...]) -> Operand:
-    """``a`` summed over the axes along which ``shape`` was broadcast."""
-    if shape_of(g, a) == tuple(shape):
+    """``a`` summed over the axes along which ``shape`` was broadcast.
+
+    Raises
+    ------
+    ShapeError
+        When ``shape`` does not broadcast to ``a``'s shape.
+    """
+    shape, source = tuple(shape), shape_of(g, a)
+    if source == shape:
         return a
-    return g.tensor("sum_to", [g.as_node(a)], (tuple(shape),), tuple(shape))
+    _check_broadcast("sum_to", shape, source)
+    return g.tensor("sum_to", [g.as_node(a)], (shape,), shape)
 
 
 def broadcast_to(g: Graph, a: Operand, shape: tuple[int, ...]) -> Operand:
-    """``a`` repeated to ``shape``."""
-    if shape_of(g, a) == tuple(shape):
+    """``a`` repeated to ``shape``; a repeated repeat is one repeat.
+
+    Raises
+    ------
+    ShapeError
+        When ``a``'s shape does not broadcast to ``shape``.
+    """
+    shape, source = tuple(shape), shape_of(g, a)
+    if source == shape:
         return a
-    return g.tensor("broadcast_to", [g.as_node(a)], (tuple(shape),),
-                    tuple(shape))
+    _check_broadcast("broadcast_to", source, shape)
+    if isinstance(a, str) and g[a].op == "broadcast_to":
+        return broadcast_to(g, g[a].inputs[0], shape)
+    return g.tensor("broadcast_to", [g.as_node(a)], (shape,), shape)
+
+
+def _check_broadcast(op: str, small: tuple, large: tuple) -> None:
+    """Raise unless ``small`` broadcasts to exactly ``large``."""
+    fits = len(small) <= len(large) and all(
+        n in (1, m) for n, m in zip(small[::-1], large[::-1])
+    )
+    if not fits:
+        raise ShapeError(
+            f"{op}: shape {small} does not broadcast to shape {large}"
+        )
 
 
 def _one_arg(name, build):
@@ -265,7 +323,7 @@ ARITY.update({"where": 3, "sum": 1, "mean": 1, "dot": 2})
 
 
 def reshape(g: Graph, a: Operand, shape: tuple[int, ...]) -> Operand:
-    """``a`` with a new shape of the same size.
+    """``a`` with a new shape of the same size; a reshaped reshape is one.
 
     Raises
     ------
@@ -277,19 +335,85 @@ def reshape(g: Graph, a: Operand, shape: tuple[int, ...]) -> Operand:
     if old == shape:
         return a
     if prod(old) != prod(shape):
-        raise ShapeError(f"reshape: cannot reshape {old} to {shape}")
+        raise ShapeError(f"reshape: cannot reshape shape {old} to shape {shape}")
+    if isinstance(a, str) and g[a].op == "reshape":
+        return reshape(g, g[a].inputs[0], shape)
     return g.tensor("reshape", [g.as_node(a)], (shape,), shape)
 
 
-def transpose(g: Graph, a: Operand) -> Operand:
-    """A matrix's transpose (a vector or scalar is its own)."""
+def transpose(g: Graph, a: Operand, axes: tuple[int, ...] | None = None) -> Operand:
+    """``a`` with its axes permuted: reversed by default, as numpy's ``.T``.
+
+    A transpose of a transpose is one transpose, or none.  The node's params
+    are ``()`` for the reversal and ``(axes,)`` for another permutation.
+
+    Raises
+    ------
+    ShapeError
+        When ``axes`` is not a permutation of ``a``'s axes.
+    """
     shape = shape_of(g, a)
-    if len(shape) < 2:
+    rank = len(shape)
+    axes = tuple(range(rank))[::-1] if axes is None else tuple(axes)
+    if sorted(axes) != list(range(rank)):
+        raise ShapeError(
+            f"transpose: axes {axes} are not a permutation of the axes of "
+            f"shape {shape}"
+        )
+    if isinstance(a, str) and g[a].op == "transpose":
+        inner = permutation(g[a])
+        a, axes = g[a].inputs[0], tuple(inner[i] for i in axes)
+    if axes == tuple(range(rank)):
         return a
-    return g.tensor("transpose", [g.as_node(a)], (), shape[::-1])
+    out = tuple(shape_of(g, a)[i] for i in axes)
+    params = () if axes == tuple(range(rank))[::-1] else (axes,)
+    return g.tensor("transpose", [g.as_node(a)], params, out)
+
+
+def permutation(node) -> tuple[int, ...]:
+    """The axes a transpose node permutes its input's axes into."""
+    if node.params:
+        return node.params[0]
+    return tuple(range(len(node.shape)))[::-1]
 
 
 def outer(g: Graph, a: Operand, b: Operand) -> Operand:
     """The outer product of two vectors, as a matrix."""
     (m,), (n,) = shape_of(g, a), shape_of(g, b)
     return matmul(g, reshape(g, a, (m, 1)), reshape(g, b, (1, n)))
+
+
+# Losses.
+
+
+def binary_cross_entropy_with_logits(g: Graph, logits: Operand,
+                                     targets: Operand) -> Operand:
+    """The mean binary cross-entropy of ``sigmoid(logits)`` against ``targets``.
+
+    Each element is ``softplus(z) - y*z``, which equals
+    ``-(y*log(p) + (1 - y)*log(1 - p))`` for ``p = sigmoid(z)`` but never
+    takes the log of an underflowed probability (PyTorch's
+    ``BCEWithLogitsLoss``; its other form clamps the log at -100 instead).
+    Being one elementwise node, its partial with respect to ``z`` is
+    ``sigmoid(z) - y`` straight from ``sympy.diff``: the textbook ``p - y``,
+    with no special rule.
+
+    Returns
+    -------
+    str
+        A scalar node: the mean over every element.
+
+    Raises
+    ------
+    ShapeError
+        When the two shapes differ.
+    """
+    sz, sy = shape_of(g, logits), shape_of(g, targets)
+    if sz != sy:
+        raise ShapeError(
+            f"binary_cross_entropy: logits of shape {sz} and targets of "
+            f"shape {sy} differ"
+        )
+    losses = g.apply(lambda z, y: fn.softplus(z) - y * z, [logits, targets],
+                     "binary_cross_entropy")
+    return mean(g, losses)

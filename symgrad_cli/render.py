@@ -1,0 +1,713 @@
+"""Drawing: a graph and its derivative graph, in one Graphviz picture.
+
+Forward nodes and derivative (backward) nodes share the picture and differ in
+style; a dashed edge runs from each derivative node to the node it is the
+derivative for (its ``adjoint_of``), and each derivative order has its own
+shade.  Inputs, parameters and constants have their own shapes, and a legend
+names every style used.  Given a point, each node also shows its value and
+each forward node its gradient, the derivative of the output with respect to
+it.
+
+A graph over ``max_nodes`` is drawn coarser: the nodes of one kind, order,
+operation and shape merge into one box that shows their count, so an unrolled
+recurrence is drawn folded, as a cycle.
+
+Labels are Graphviz HTML-like labels whose text is escaped in full (``&``,
+``<``, ``>``, quotes, and the backslash, which Graphviz reads as an escape
+even there).  DOT ids are node ids where those are plain identifiers and a
+position otherwise, so the same graph gives byte-identical DOT.
+
+>>> from symgrad_cli.api import differentiate
+>>> drawing = draw_derivation(differentiate("sigmoid(w*x + b)"))
+>>> drawing.counts["backward"]
+3
+"""
+
+from __future__ import annotations
+
+import colorsys
+import copy
+import html
+import os
+import re
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import graphviz
+import numpy as np
+
+from symgrad_cli import backward, export, lower
+from symgrad_cli import functions as fn
+from symgrad_cli.errors import InputError, RunError
+from symgrad_cli.graph import Graph, Node
+
+#: Graphs with more nodes than this are drawn coarse by default.
+MAX_NODES = 300
+#: The output formats, by file extension.
+FORMATS = ("png", "svg", "pdf", "dot")
+#: Definitions longer than this are cut short in a label.
+LABEL_WIDTH = 36
+#: PNG resolution: sharp on high-density screens, still a small file.
+PNG_DPI = 120
+
+INSTALL_HINT = (
+    "install Graphviz (apt-get install graphviz, brew install graphviz, or "
+    "https://graphviz.org/download/)"
+)
+
+_FONT = "Helvetica,Arial,sans-serif"
+_INK = "#334155"
+_FORWARD = {"fill": "#dbeafe", "line": "#1d4ed8"}
+_INPUT = {"fill": "#dcfce7", "line": "#15803d"}
+_PARAMETER = {"fill": "#bbf7d0", "line": "#166534"}
+_CONSTANT = {"fill": "#f1f5f9", "line": "#64748b"}
+_SHAPES = {"input": "ellipse", "parameter": "cylinder",
+           "constant": "box", "forward": "box", "backward": "box"}
+_KIND_NAMES = {"input": "input", "parameter": "parameter (wrt)",
+               "constant": "constant", "forward": "forward operation"}
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+@dataclass
+class Rendering:
+    """A drawing of a graph: DOT source that Graphviz turns into a picture.
+
+    Displays itself as SVG in Jupyter.
+
+    Attributes
+    ----------
+    digraph : graphviz.Digraph
+    counts : dict
+        Graph nodes drawn, by kind: ``"input"``, ``"parameter"``,
+        ``"constant"``, ``"forward"``, ``"backward"``.
+    boxes : int
+        DOT nodes drawn for the graph, the legend left out; fewer than the
+        graph's nodes when ``coarse``.
+    coarse : bool
+        True when nodes were merged into boxes with counts.
+    message : str or None
+        What a reader should know about the drawing (that it is coarse).
+    """
+
+    digraph: graphviz.Digraph
+    counts: dict[str, int]
+    boxes: int
+    coarse: bool = False
+    message: str | None = None
+
+    @property
+    def source(self) -> str:
+        """The DOT source."""
+        return self.digraph.source
+
+    def pipe(self, fmt: str) -> bytes:
+        """The picture in format ``fmt``, drawn by Graphviz's ``dot``.
+
+        Raises
+        ------
+        RunError
+            When ``dot`` is missing or fails.
+        """
+        digraph = self.digraph
+        if fmt == "png":
+            digraph = digraph.copy()
+            digraph.graph_attr["dpi"] = str(PNG_DPI)
+        try:
+            return digraph.pipe(format=fmt)
+        except graphviz.ExecutableNotFound:
+            raise RunError(
+                f"Graphviz's dot program was not found; {INSTALL_HINT}"
+            ) from None
+        except graphviz.CalledProcessError as err:
+            detail = (err.stderr or b"").decode(errors="replace").strip()
+            raise RunError(f"Graphviz's dot failed: {detail}") from None
+
+    def save(self, path: str | os.PathLike, fmt: str | None = None) -> Path:
+        """Write the picture to ``path``; see :func:`save`."""
+        return save(self, path, fmt)
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        return self.digraph._repr_mimebundle_(include, exclude, **kwargs)
+
+
+@dataclass
+class _Drawing:
+    """What :func:`draw` needs to know besides the graph."""
+
+    output: str | None = None
+    marks: dict[str, list[str]] = field(default_factory=dict)
+    parameters: frozenset = frozenset()
+    values: dict | None = None
+    gradients: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# Public entry points.
+
+
+def draw_derivation(derivation, at: dict | None = None, *,
+                    forward_only: bool = False, rankdir: str = "TB",
+                    max_nodes: int = MAX_NODES) -> Rendering:
+    """Draw a derivation: the function's graph and its derivative graph.
+
+    Parameters
+    ----------
+    derivation : symgrad_cli.api.Derivation
+    at : dict, optional
+        A value for each variable; each node then shows its value and each
+        forward node its gradient.
+    forward_only : bool
+        Leave the derivative nodes out.
+    rankdir : {"TB", "LR"}
+        Top to bottom or left to right.
+    max_nodes : int
+        Above this many nodes, draw coarse.
+
+    Returns
+    -------
+    Rendering
+
+    Raises
+    ------
+    InputError
+        For a missing or unknown variable in ``at``, or an abstract function.
+    """
+    graph = derivation.graph
+    output = derivation.output if isinstance(derivation.output, str) else None
+    drawing = _Drawing(output=output, parameters=frozenset(
+        w for w in derivation.wrt if w in graph.nodes and graph[w].op == "input"
+    ))
+    _mark(drawing, output, "output f")
+    for key, target in derivation.derivatives.items():
+        _mark_derivative(drawing, graph, "f", key.split(","), target)
+    if at is not None and _fits(graph, forward_only, max_nodes):
+        derivation.evaluate(at)  # names unknown variables, as diff does
+        drawing.values, drawing.gradients = node_values(
+            graph, output, at, derivation.kinks)
+    return draw(graph, drawing, forward_only=forward_only, rankdir=rankdir,
+                max_nodes=max_nodes, title=derivation.program.text)
+
+
+def draw_model(model, at: dict | None = None, *, forward_only: bool = False,
+               rankdir: str = "TB", max_nodes: int = MAX_NODES) -> Rendering:
+    """Draw a built-in model: its loss and the loss's gradient graph.
+
+    Parameters
+    ----------
+    model : symgrad_cli.models.Model
+        With ``graph``, ``loss``, ``gradients`` (parameter id to node id)
+        and ``parameters`` (parameter id to its initial value).
+    at : dict, optional
+        Values of the model's inputs; the parameters default to their
+        initial values.  Each node then shows its value and gradient.
+
+    Returns
+    -------
+    Rendering
+
+    Raises
+    ------
+    InputError
+        When ``at`` lacks a value the graph needs.
+    """
+    graph = model.graph
+    drawing = _Drawing(output=model.loss, parameters=frozenset(model.parameters))
+    _mark(drawing, model.loss, "output: loss")
+    for name, target in model.gradients.items():
+        _mark_derivative(drawing, graph, "loss", [name], target)
+    if at is not None and _fits(graph, forward_only, max_nodes):
+        values = {**model.parameters, **at}
+        drawing.values, drawing.gradients = node_values(graph, model.loss, values)
+    return draw(graph, drawing, forward_only=forward_only, rankdir=rankdir,
+                max_nodes=max_nodes)
+
+
+def node_values(graph: Graph, output: str | None, values: dict,
+                kinks: str | None = None) -> tuple[dict, dict]:
+    """Every node's value at a point, and each forward node's gradient.
+
+    The gradient of a node is the derivative of ``output`` with respect to
+    it.  It is built by one more backward sweep on a copy of the graph, so
+    nodes whose cotangent the drawn graph holds only implicitly (the inputs
+    of an addition share one) get a value too; ``graph`` is left unchanged.
+
+    Returns
+    -------
+    values : dict
+        Node id to value.
+    gradients : dict
+        Node id of each input and forward node to its gradient.
+
+    Raises
+    ------
+    InputError
+        When a variable has no value, or for an abstract function.
+    """
+    ids = list(graph.nodes)
+    primals = [n.id for n in graph if n.role in ("input", "forward")]
+    work = copy.deepcopy(graph)
+    grads = {}
+    if output is not None:
+        with fn.using_kinks(kinks or fn.current_kinks().name):
+            grads = backward.gradients(work, output, primals)
+    wanted = [grads[p] for p in primals if p in grads]
+    results = lower.evaluate(work, ids + wanted, values, checks=False,
+                             kinks=kinks)
+    by_id = dict(zip(ids, results))
+    gradients = dict(zip([p for p in primals if p in grads], results[len(ids):]))
+    return by_id, gradients
+
+
+def draw(graph: Graph, drawing: _Drawing | None = None, *,
+         forward_only: bool = False, rankdir: str = "TB",
+         max_nodes: int = MAX_NODES, title: str | None = None) -> Rendering:
+    """Draw ``graph``, node by node, or coarse when it is over ``max_nodes``.
+
+    Returns
+    -------
+    Rendering
+
+    Raises
+    ------
+    ValueError
+        For a ``rankdir`` other than ``"TB"`` or ``"LR"``.
+    """
+    if rankdir not in ("TB", "LR"):
+        raise ValueError(f"rankdir must be 'TB' or 'LR', got {rankdir!r}")
+    drawing = drawing or _Drawing()
+    nodes = [n for n in graph if not (forward_only and n.role == "backward")]
+    digraph = _new_digraph(rankdir, title)
+    counts = Counter(_kind(n, drawing.parameters) for n in nodes)
+    if len(nodes) > max_nodes:
+        boxes = _draw_coarse(digraph, graph, nodes, drawing, max_nodes)
+        message = (
+            f"the graph has {len(nodes)} nodes, more than the {max_nodes} "
+            f"drawn one by one: nodes of the same kind, order, operation and "
+            f"shape are merged into {boxes} boxes, each with its count"
+        )
+        if drawing.values is not None or drawing.notes:
+            message += "; values are not shown"
+    else:
+        boxes = _draw_nodes(digraph, graph, nodes, drawing)
+        message = None
+    _draw_legend(digraph, nodes, drawing.parameters, rankdir)
+    kinds = ("input", "parameter", "constant", "forward", "backward")
+    return Rendering(digraph, {k: counts.get(k, 0) for k in kinds}, boxes,
+                     coarse=message is not None, message=message)
+
+
+# Writing files.
+
+
+def output_format(path: str | os.PathLike, fmt: str | None = None) -> str:
+    """The format to write: ``fmt``, or else the extension of ``path``.
+
+    Raises
+    ------
+    InputError
+        For a format or extension other than png, svg, pdf and dot.
+    """
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise InputError(f"unknown format {fmt!r}; use png, svg, pdf or dot")
+        return fmt
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix in FORMATS:
+        return suffix
+    found = f"the extension '.{suffix}'" if suffix else "no extension"
+    raise InputError(
+        f"cannot tell the picture format of {os.fspath(path)!r}: it has "
+        f"{found}; name it .png, .svg, .pdf or .dot, or give --format"
+    )
+
+
+def save(rendering: Rendering, path: str | os.PathLike,
+         fmt: str | None = None) -> Path:
+    """Write ``rendering`` to ``path`` as PNG, SVG, PDF or DOT.
+
+    The file is written whole or not at all.  Without Graphviz's ``dot``
+    program, the DOT source is written beside ``path`` (``graph.png`` gives
+    ``graph.dot``) and the error says so.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    InputError
+        For an unknown format or extension.
+    RunError
+        When the file cannot be written, or ``dot`` is missing or fails.
+    """
+    path = Path(path)
+    fmt = output_format(path, fmt)
+    if fmt == "dot":
+        _write(path, rendering.source.encode("utf-8"))
+        return path
+    try:
+        data = rendering.pipe(fmt)
+    except RunError as err:
+        if "not found" not in str(err):
+            raise
+        fallback = path.with_suffix(".dot")
+        _write(fallback, rendering.source.encode("utf-8"))
+        raise RunError(
+            f"Graphviz's dot program was not found, so {path} was not drawn; "
+            f"the graph is in {fallback}. To draw it, {INSTALL_HINT}, then "
+            f"run: dot -T{fmt} {fallback} -o {path}"
+        ) from None
+    _write(path, data)
+    return path
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write ``data`` through a temporary file, so no half file is left."""
+    directory = path.parent if str(path.parent) else Path(".")
+    temporary = None
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "it is a directory")
+        mode = path.stat().st_mode if path.exists() else 0o666 & ~_umask()
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.",
+                                         delete=False) as handle:
+            temporary = handle.name
+            handle.write(data)
+        os.chmod(temporary, mode & 0o777)
+        os.replace(temporary, path)
+    except OSError as err:
+        if temporary is not None and os.path.exists(temporary):
+            os.unlink(temporary)
+        reason = err.strerror or str(err)
+        raise RunError(f"cannot write {path}: {reason}") from None
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Marks: the output and derivative results, named in their labels.
+
+
+def _mark(drawing: _Drawing, node_id, text: str) -> None:
+    if isinstance(node_id, str):
+        drawing.marks.setdefault(node_id, []).append(text)
+
+
+def _mark_derivative(drawing: _Drawing, graph: Graph, of: str,
+                     wrt: list[str], target) -> None:
+    """Name the node holding a derivative, or note a derivative that is a number."""
+    text = derivative_name(of, wrt)
+    if isinstance(target, str):
+        _mark(drawing, target, text)
+    else:
+        drawing.notes.append(f"{text} = {export.to_text(target)}")
+
+
+def derivative_name(of: str, wrt: list[str]) -> str:
+    """``∂f/∂x``, ``∂²f/∂x∂y``, ``∂²f/∂x²``: a derivative in Leibniz's notation.
+
+    >>> derivative_name("f", ["x", "x"])
+    '∂²f/∂x²'
+    """
+    order = len(wrt)
+    top = "∂" + (str(order).translate(_SUPERSCRIPTS) if order > 1 else "")
+    if order > 1 and len(set(wrt)) == 1:
+        below = f"∂{wrt[0]}{str(order).translate(_SUPERSCRIPTS)}"
+    else:
+        below = "".join(f"∂{w}" for w in wrt)
+    return f"{top}{of}/{below}"
+
+
+# Node by node.
+
+
+def _fits(graph: Graph, forward_only: bool, max_nodes: int) -> bool:
+    drawn = sum(1 for n in graph if not (forward_only and n.role == "backward"))
+    return drawn <= max_nodes
+
+
+def _new_digraph(rankdir: str, title: str | None) -> graphviz.Digraph:
+    digraph = graphviz.Digraph("symgrad")
+    digraph.attr(rankdir=rankdir, newrank="true", nodesep="0.25",
+                 ranksep="0.35", fontname=_FONT, fontsize="12",
+                 fontcolor=_INK, bgcolor="white")
+    if title:
+        digraph.attr(label=_html([[(_shorten(" ".join(title.split()), 60),
+                                    "b")]]), labelloc="t")
+    digraph.attr("node", fontname=_FONT, fontsize="11", fontcolor="#0f172a",
+                 style="filled", penwidth="1.2", margin="0.08,0.04",
+                 height="0.3")
+    digraph.attr("edge", fontname=_FONT, fontsize="9", arrowsize="0.6",
+                 color="#64748b", penwidth="1.0")
+    return digraph
+
+
+def _draw_nodes(digraph: graphviz.Digraph, graph: Graph, nodes: list[Node],
+                drawing: _Drawing) -> int:
+    ids = _dot_ids(graph)
+    drawn = {n.id for n in nodes}
+    for node in nodes:
+        kind = _kind(node, drawing.parameters)
+        digraph.node(ids[node.id], _html(_node_lines(node, kind, drawing)),
+                     **_node_style(kind, node.order))
+    for node in nodes:
+        for input_id in dict.fromkeys(node.inputs):
+            digraph.edge(ids[input_id], ids[node.id],
+                         **_edge_style(node.role, node.order))
+    for node in nodes:
+        if node.adjoint_of in drawn:
+            digraph.edge(ids[node.id], ids[node.adjoint_of],
+                         **_adjoint_style(node.order))
+    if drawing.notes:
+        digraph.node("#notes", _html([[(note, "")] for note in drawing.notes]),
+                     shape="plaintext", style="", **{"class": "notes"})
+    return len(nodes)
+
+
+def _dot_ids(graph: Graph) -> dict[str, str]:
+    """A DOT id per node: its own id when plain, else ``#`` and its position.
+
+    A ``#`` never starts a symgrad name, so the two never collide.
+    """
+    return {node_id: node_id if _PLAIN_ID.match(node_id) else f"#{position}"
+            for position, node_id in enumerate(graph.nodes)}
+
+
+_PLAIN_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _kind(node: Node, parameters: frozenset) -> str:
+    if node.op == "input" and node.id in parameters:
+        return "parameter"
+    return node.role
+
+
+def _node_lines(node: Node, kind: str, drawing: _Drawing) -> list:
+    """A label's lines, each a list of (text, style) runs."""
+    head = [(node.id, "b")]
+    if kind in ("forward", "backward") or node.op == "constant":
+        head.append((" = " + _shorten(export.node_text(node), LABEL_WIDTH), ""))
+    lines = [head]
+    if node.shape:
+        lines.append([(f"shape {_shape_text(node.shape)}", "small")])
+    for mark in drawing.marks.get(node.id, []):
+        lines.append([(mark, "mark")])
+    if drawing.values is not None and node.id in drawing.values:
+        lines.append([("value ", "small"), (_value_text(drawing.values[node.id]),
+                                            "")])
+    if drawing.gradients is not None and node.id in drawing.gradients:
+        lines.append([("grad ", "small"), (_value_text(drawing.gradients[node.id]),
+                                           "grad")])
+    return lines
+
+
+def _node_style(kind: str, order: int) -> dict:
+    colors = {"input": _INPUT, "parameter": _PARAMETER, "constant": _CONSTANT,
+              "forward": _FORWARD}.get(kind)
+    if colors is None:
+        colors = {"fill": order_shade(order), "line": order_shade(order, 0.35)}
+    style = "filled,rounded" if kind in ("forward", "backward") else "filled"
+    if kind == "backward":
+        style += ",bold"
+    return {"shape": _SHAPES[kind], "style": style, "fillcolor": colors["fill"],
+            "color": colors["line"], "class": kind}
+
+
+def _edge_style(role: str, order: int) -> dict:
+    """Edges into derivative nodes take their order's colour."""
+    if role == "backward":
+        return {"color": order_shade(order, 0.45)}
+    return {}
+
+
+def _adjoint_style(order: int) -> dict:
+    return {"style": "dashed", "color": order_shade(order, 0.4),
+            "constraint": "false", "arrowhead": "empty", "penwidth": "1.2",
+            "class": "adjoint"}
+
+
+def order_shade(order: int, lightness: float | None = None) -> str:
+    """The colour of derivative nodes of ``order``: orange, then redder.
+
+    Each order moves the hue toward red and darkens it, so every order has
+    its own shade; ``lightness`` overrides the darkening (for lines).
+    """
+    hue = ((32 - 12 * (order - 1)) % 360) / 360
+    if lightness is None:
+        lightness = max(0.62, 0.84 - 0.07 * (order - 1))
+    red, green, blue = colorsys.hls_to_rgb(hue, lightness, 0.95)
+    return "#" + "".join(f"{round(c * 255):02x}" for c in (red, green, blue))
+
+
+# Coarse drawing.
+
+
+def _draw_coarse(digraph: graphviz.Digraph, graph: Graph, nodes: list[Node],
+                 drawing: _Drawing, max_nodes: int) -> int:
+    """Merge nodes of one kind, order, op (and shape) into counted boxes."""
+    group_of = _groups(nodes, drawing.parameters, with_shape=True)
+    if len(set(group_of.values())) > max_nodes:
+        group_of = _groups(nodes, drawing.parameters, with_shape=False)
+    members = Counter(group_of.values())
+    names = {key: f"#group-{i}" for i, key in enumerate(dict.fromkeys(
+        group_of.values()))}
+    for key, name in names.items():
+        kind, order, op = key[:3]
+        digraph.node(name, _html(_group_lines(key, members[key])),
+                     **_node_style(kind, order))
+    edges = Counter()
+    adjoints = Counter()
+    for node in nodes:
+        for input_id in dict.fromkeys(node.inputs):
+            edges[group_of[input_id], group_of[node.id]] += 1
+        if node.adjoint_of in group_of:
+            adjoints[group_of[node.id], group_of[node.adjoint_of]] += 1
+    for (source, target), count in edges.items():
+        digraph.edge(names[source], names[target], **_counted(count),
+                     **_edge_style(target[0], target[1]))
+    for (source, target), count in adjoints.items():
+        digraph.edge(names[source], names[target], **_counted(count),
+                     **_adjoint_style(source[1]))
+    return len(names)
+
+
+def _groups(nodes: list[Node], parameters: frozenset,
+            with_shape: bool) -> dict[str, tuple]:
+    groups = {}
+    for node in nodes:
+        kind = _kind(node, parameters)
+        shape = node.shape if with_shape else None
+        groups[node.id] = (kind, node.order, node.op, shape)
+    return groups
+
+
+def _group_lines(key: tuple, count: int) -> list:
+    kind, order, op, shape = key
+    what = {"input": "inputs", "parameter": "parameters",
+            "constant": "constants"}.get(kind, op)
+    lines = [[(what, "b"), (f"  ×{count}", "")]]
+    if shape:
+        lines.append([(f"shape {_shape_text(shape)}", "small")])
+    if kind == "backward":
+        lines.append([(f"derivative, order {order}", "small")])
+    return lines
+
+
+def _counted(count: int) -> dict:
+    if count == 1:
+        return {}
+    return {"label": f"×{count}", "penwidth": f"{min(4.0, 1 + np.log10(count)):.2f}"}
+
+
+# Legend.
+
+
+def _draw_legend(digraph: graphviz.Digraph, nodes: list[Node],
+                 parameters: frozenset, rankdir: str) -> None:
+    """A boxed key, in one row: a sample node per style the picture uses."""
+    kinds = dict.fromkeys(_kind(n, parameters) for n in nodes)
+    orders = sorted({n.order for n in nodes if n.role == "backward"})
+    samples = [(f"#legend-{kind}", _KIND_NAMES[kind], _node_style(kind, 0))
+               for kind in _KIND_NAMES if kind in kinds]
+    for order in orders:
+        text = "derivative" if len(orders) == 1 else f"derivative, order {order}"
+        samples.append((f"#legend-order{order}", text,
+                        _node_style("backward", order)))
+    with digraph.subgraph(name="cluster_legend") as legend:
+        legend.attr(label=_html([[("legend", "b")]]), style="rounded,dashed",
+                    color="#94a3b8", fontsize="10", margin="6")
+        if rankdir == "TB":
+            legend.attr(rank="same")
+        for name, text, style in samples:
+            legend.node(name, _html([[(text, "")]]), **{**style, "class": "legend"})
+        links = [{"style": "invis"}] * (len(samples) - 1)
+        if orders:
+            legend.node("#legend-of", _html([[("is the derivative for", "")]]),
+                        shape="plaintext", style="", **{"class": "legend"})
+            samples.append(("#legend-of", "", {}))
+            links.append({**_adjoint_style(orders[-1]), "constraint": "true"})
+        for (first, *_), (second, *_), link in zip(samples, samples[1:], links):
+            legend.edge(first, second, **link)
+
+
+# Label text.
+
+
+def _html(lines: list) -> str:
+    """An HTML-like label from lines of (text, style) runs, fully escaped."""
+    rendered = []
+    for line in lines:
+        rendered.append("".join(_run(text, style) for text, style in line))
+    return "<" + "<BR/>".join(rendered) + ">"
+
+
+def _run(text: str, style: str) -> str:
+    escaped = escape(text)
+    if style == "b":
+        return f"<B>{escaped}</B>"
+    if style == "small":
+        return f'<FONT POINT-SIZE="9" COLOR="#475569">{escaped}</FONT>'
+    if style == "mark":
+        return f'<FONT COLOR="#7c2d12"><I>{escaped}</I></FONT>'
+    if style == "grad":
+        return f'<FONT COLOR="#b45309">{escaped}</FONT>'
+    return escaped
+
+
+def escape(text: str) -> str:
+    """``text`` for an HTML-like Graphviz label.
+
+    Escapes what XML needs (``&``, ``<``, ``>``, quotes) and the backslash,
+    which Graphviz otherwise reads as an escape such as ``\\N`` (the node's
+    name) even inside HTML-like labels; control characters, which XML
+    forbids, become U+FFFD.
+
+    >>> escape('a<"b">\\\\N')
+    'a&lt;&quot;b&quot;&gt;&#92;N'
+    """
+    text = _CONTROL.sub("\ufffd", text)
+    return html.escape(text, quote=True).replace("\\", "&#92;")
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _shape_text(shape: tuple) -> str:
+    return "(" + ", ".join(str(n) for n in shape) + ")"
+
+
+def _value_text(value) -> str:
+    """A value in a few characters: a number, a short list, or a range."""
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        return _number(float(array))
+    if array.size <= 4:
+        return "[" + ", ".join(_number(float(v)) for v in array.ravel()) + "]"
+    if not np.isfinite(array).all():
+        return f"{int(np.isnan(array).sum())} nan, range " + _range(array)
+    return "range " + _range(array)
+
+
+def _range(array: np.ndarray) -> str:
+    finite = array[np.isfinite(array)]
+    if finite.size == 0:
+        return "none finite"
+    return f"[{_number(float(finite.min()))}, {_number(float(finite.max()))}]"
+
+
+def _number(value: float) -> str:
+    if np.isnan(value):
+        return "nan"
+    if np.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.4g}"
