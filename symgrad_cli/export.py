@@ -106,7 +106,9 @@ def _tensor_closed_form(node: Node, args: list):
     return None
 
 
-def closed_forms(g: Graph, outputs: list, simplify: bool = True) -> list:
+def closed_forms(g: Graph, outputs: list, simplify: bool = True,
+                 max_operations: int = MAX_OPERATIONS,
+                 max_depth: int = MAX_DEPTH) -> list:
     """Each output as one sympy expression of the variables, or None.
 
     None stands for a form too large (over :data:`MAX_OPERATIONS` operations
@@ -129,7 +131,7 @@ def closed_forms(g: Graph, outputs: list, simplify: bool = True) -> list:
         size[node_id] = 1 + sum(size[i] for i in node.inputs)
         depth[node_id] = 1 + max((depth[i] for i in node.inputs), default=0)
         args = [forms[i] for i in node.inputs]
-        if (size[node_id] > MAX_OPERATIONS or depth[node_id] > MAX_DEPTH
+        if (size[node_id] > max_operations or depth[node_id] > max_depth
                 or any(a is None for a in args)):
             forms[node_id] = None
         elif node.params_op:
