@@ -125,6 +125,15 @@ def test_maxpool2d_tie_sends_gradient_to_first_maximum():
     np.testing.assert_array_equal(computed, expected)
 
 
+def test_maxpool2d_tie_in_overlapping_windows_goes_to_each_first_maximum():
+    """Overlapping windows of equal values each pick their own first element."""
+    g = Graph()
+    x = g.variable("x", (1, 1, 2, 3))
+    grad = gradients(g, ops.reduce_sum(g, cv.maxpool2d(g, x, 2, 1)), [x])[x]
+    (computed,) = lower(g, [grad], inputs=[x])(np.ones((1, 1, 2, 3)))
+    np.testing.assert_array_equal(computed, [[[[1, 1, 0], [0, 0, 0]]]])
+
+
 def test_maxpool2d_ignores_rows_past_the_last_window():
     """An odd row or column outside every window gets gradient 0."""
     g = Graph()
