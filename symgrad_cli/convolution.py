@@ -1,7 +1,7 @@
-"""Convolution, max-pooling and classification losses as graph operations.
+"""Convolution, max-pooling, classification losses and sequence steps.
 
-The operations of a small convolutional network, each a tensor node of the
-graph (``Graph.tensor``) with a vjp rule in :data:`rules.TENSOR_VJPS` and a
+The operations of symgrad's convolutional and recurrent networks, each a
+tensor node of the graph (``Graph.tensor``) with a vjp rule in :data:`rules.TENSOR_VJPS` and a
 numpy lowering in :data:`lower.TENSOR_LOWERINGS`.  Importing this module
 registers them; every builder below lives here, so a graph holding one of
 these ops was built by code that imported it.
@@ -48,8 +48,10 @@ __all__ = [
     "maxpool2d",
     "maxpool2d_grad",
     "one_hot",
+    "put",
     "softmax",
     "softmax_cross_entropy",
+    "take",
 ]
 
 
@@ -230,6 +232,37 @@ def softmax_cross_entropy(g: Graph, logits: str, targets: str) -> str:
     return g.tensor("softmax_cross_entropy", [logits, targets], (mode,), ())
 
 
+def take(g: Graph, x: str, index: int, axis: int = 1) -> str:
+    """The slice ``index`` of ``x`` along ``axis``, that axis dropped.
+
+    One time step of a batch of sequences: ``take(g, x, t)`` of ``x`` shaped
+    ``(N, T)`` is ``x[:, t]``, of shape ``(N,)``.
+
+    Raises
+    ------
+    ShapeError
+        When ``x`` has no such axis or index.
+    """
+    shape = g[x].shape
+    if not -len(shape) <= axis < len(shape) or not 0 <= index < shape[axis]:
+        raise ShapeError(
+            f"take: no index {index} along axis {axis} of shape {shape}"
+        )
+    axis %= len(shape)
+    out = shape[:axis] + shape[axis + 1:]
+    return g.tensor("take", [x], (index, axis), out)
+
+
+def put(g: Graph, x: str, index: int, axis: int, size: int) -> str:
+    """Zeros with ``x`` at ``index`` along a new ``axis`` of ``size``.
+
+    The transpose of :func:`take`, and so its vjp.
+    """
+    shape = g[x].shape
+    out = shape[:axis] + (size,) + shape[axis:]
+    return g.tensor("put", [x], (index, axis, size), out)
+
+
 def _check_conv(sx, sw, stride, padding) -> None:
     if len(sx) != 4 or len(sw) != 4 or sx[1] != sw[1]:
         raise ShapeError(
@@ -333,6 +366,16 @@ def _softmax_cross_entropy_vjp(g: Graph, node: Node, cotangent: str):
     return [wrt_logits, wrt_targets]
 
 
+def _take_vjp(g: Graph, node: Node, cotangent: str):
+    index, axis = node.params
+    return [put(g, cotangent, index, axis, g[node.inputs[0]].shape[axis])]
+
+
+def _put_vjp(g: Graph, node: Node, cotangent: str):
+    index, axis, _ = node.params
+    return [take(g, cotangent, index, axis)]
+
+
 rules.TENSOR_VJPS.update({
     "conv2d": _conv2d_vjp,
     "conv2d_grad_input": _conv2d_grad_input_vjp,
@@ -343,6 +386,8 @@ rules.TENSOR_VJPS.update({
     "log_softmax": _log_softmax_vjp,
     "one_hot": _one_hot_vjp,
     "softmax_cross_entropy": _softmax_cross_entropy_vjp,
+    "take": _take_vjp,
+    "put": _put_vjp,
 })
 
 
@@ -423,23 +468,28 @@ def _maxpool2d_grad(x, pooled, cotangent, kernel, stride):
     """Each window's cotangent sent to the window's first maximum.
 
     Offsets are visited in row-major order; an offset claims the windows
-    whose maximum it holds and that no earlier offset claimed.
+    whose maximum it holds and that no earlier offset claimed.  The
+    cotangent is first copied into the pooled values' memory layout (the
+    convolution's channels-last): operands of mixed layouts cost numpy a
+    buffered loop, several times slower.
     """
     rows = (x.shape[2] - kernel) // stride * stride + 1
     cols = (x.shape[3] - kernel) // stride * stride + 1
     out = np.zeros_like(x, dtype=cotangent.dtype)
+    matched = np.empty_like(pooled, dtype=cotangent.dtype)
+    matched[...] = cotangent
     unclaimed = np.ones_like(pooled, dtype=bool)
-    for i in range(kernel):
-        for j in range(kernel):
-            where = (slice(None), slice(None), slice(i, i + rows, stride),
-                     slice(j, j + cols, stride))
-            first = np.equal(x[where], pooled)
-            first &= unclaimed
-            unclaimed ^= first
-            if stride >= kernel:
-                np.multiply(cotangent, first, out=out[where])
-            else:
-                out[where] += cotangent * first
+    for offset in range(kernel * kernel):
+        i, j = divmod(offset, kernel)
+        where = (slice(None), slice(None), slice(i, i + rows, stride),
+                 slice(j, j + cols, stride))
+        first = np.equal(x[where], pooled)
+        first &= unclaimed
+        unclaimed ^= first
+        if stride >= kernel:
+            np.multiply(matched, first, out=out[where])
+        else:
+            out[where] += matched * first
     return out
 
 
@@ -470,6 +520,13 @@ def _softmax_cross_entropy(z, targets, mode):
         picked = np.take_along_axis(log_probs, labels[:, None], axis=1)
         return -picked.mean()
     return -(targets * log_probs).sum() / z.shape[0]
+
+
+def _put(x, index, axis, size):
+    """Zeros of ``x``'s shape with a new ``axis`` of ``size``, ``x`` at ``index``."""
+    out = np.zeros(x.shape[:axis] + (size,) + x.shape[axis:], dtype=x.dtype)
+    out[(slice(None),) * axis + (index,)] = x
+    return out
 
 
 # Lowerings: one line of numpy source per node.
@@ -514,6 +571,15 @@ def _lower_softmax_cross_entropy(node: Node, args: list[str]) -> str:
     return f"_softmax_cross_entropy({args[0]}, {args[1]}, {node.params[0]!r})"
 
 
+def _lower_take(node: Node, args: list[str]) -> str:
+    index, axis = node.params
+    return f"{args[0]}[{':, ' * axis}{index}]"
+
+
+def _lower_put(node: Node, args: list[str]) -> str:
+    return f"_put({args[0]}, {', '.join(map(str, node.params))})"
+
+
 lower.TENSOR_LOWERINGS.update({
     "conv2d": _lower_conv2d,
     "conv2d_grad_input": _lower_conv2d_grad_input,
@@ -524,6 +590,8 @@ lower.TENSOR_LOWERINGS.update({
     "log_softmax": lambda node, args: f"_log_softmax({args[0]})",
     "one_hot": _lower_one_hot,
     "softmax_cross_entropy": _lower_softmax_cross_entropy,
+    "take": _lower_take,
+    "put": _lower_put,
 })
 
 lower.HELPERS.update({
@@ -538,4 +606,5 @@ lower.HELPERS.update({
     "_log_softmax": _log_softmax,
     "_one_hot": _one_hot,
     "_softmax_cross_entropy": _softmax_cross_entropy,
+    "_put": _put,
 })

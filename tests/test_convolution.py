@@ -240,3 +240,16 @@ def test_flatten_keeps_the_batch_axis():
     image = np.arange(120.0).reshape(2, 3, 4, 5)
     (value,) = lower(g, [y], inputs=[x])(image)
     np.testing.assert_array_equal(value, image.reshape(2, 60))
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_take_gradient_matches_finite_differences(axis):
+    """take's slice and its vjp (put) match finite differences."""
+    rng = np.random.default_rng(axis)
+    g = Graph()
+    x = g.variable("x", (3, 4, 2))
+    loss = _weighted_sum(g, cv.take(g, x, 1, axis), rng)
+    values = [rng.normal(size=(3, 4, 2))]
+    (taken,) = lower(g, [cv.take(g, x, 1, axis)], inputs=[x])(values[0])
+    np.testing.assert_array_equal(taken, np.take(values[0], 1, axis=axis))
+    _check_gradients(g, loss, [x], values)
