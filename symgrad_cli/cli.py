@@ -7,6 +7,7 @@ that need them, so ``symgrad --help`` loads neither.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 
@@ -193,6 +194,12 @@ def main(argv: list[str] | None = None) -> None:
         except RecursionError:
             click.echo("error: the input is nested too deeply", err=True)
             status = 2
+        except Exception as err:  # a bug of ours: say so, briefly
+            if os.environ.get("SYMGRAD_DEBUG"):
+                raise
+            click.echo(f"error: internal error ({type(err).__name__}: {err}); "
+                       f"set SYMGRAD_DEBUG=1 for the traceback", err=True)
+            status = 1
     _report_warnings(caught)
     try:
         sys.stdout.flush()
@@ -203,7 +210,5 @@ def main(argv: list[str] | None = None) -> None:
 
 def _silence_stdout() -> None:
     """After a closed pipe, point stdout at devnull so exit is quiet."""
-    import os
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())

@@ -50,6 +50,27 @@ class LanguagePrinter(StrPrinter):
     def _print_Unequality(self, expr):
         return f"{self._print(expr.lhs)} != {self._print(expr.rhs)}"
 
+    def _print_Abs(self, expr):
+        return f"abs({self._print(expr.args[0])})"
+
+    def _print_sign(self, expr):
+        return f"sign({self._print(expr.args[0])})"
+
+    def _print_Heaviside(self, expr):
+        return f"step({self._print(expr.args[0])})"
+
+    def _print_Max(self, expr):
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr):
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Piecewise(self, expr):
+        (value, condition), *rest = expr.args
+        if not rest or condition is sympy.true:
+            return self._print(value)
+        return self._print(fn.where(condition, value, sympy.Piecewise(*rest)))
+
     def _print_where(self, expr):
         c, a, b = expr.args
         if isinstance(c, sympy.Not):
@@ -143,9 +164,63 @@ def closed_forms(g: Graph, outputs: list, simplify: bool = True,
     for output in outputs:
         form = forms[output] if isinstance(output, str) else output
         if form is not None and simplify:
-            form = _simplified(form)
+            form = _simplified(as_steps(tidy_selections(form)))
         result.append(form)
     return result
+
+
+def tidy_selections(expr):
+    """``expr`` with each ``where`` inside a branch of the same condition
+    replaced by the branch that condition selects.
+
+    The backward builder masks every contribution with the selections on its
+    way, so a closed form nests ``where(c, ... where(c, a, b) ..., 0)``.
+    """
+    def collapse(outer):
+        condition, chosen, other = outer.args
+        return fn.where(condition, _resolve(chosen, condition, True),
+                        _resolve(other, condition, False))
+
+    return expr.replace(lambda e: isinstance(e, fn.where), collapse)
+
+
+def _resolve(expr, condition, holds: bool):
+    """``expr`` knowing whether ``condition`` holds."""
+    if isinstance(condition, sympy.And):
+        facts = {c: True for c in condition.args} if holds else {}
+    else:
+        facts = {condition: holds}
+    for c, value in list(facts.items()):
+        facts[getattr(c, "negated", sympy.Not(c))] = not value
+
+    def pick(inner):
+        known = facts.get(inner.args[0])
+        if known is None:
+            return inner
+        return inner.args[1] if known else inner.args[2]
+
+    return expr.replace(lambda e: isinstance(e, fn.where), pick)
+
+
+def as_steps(expr):
+    """``where(u > 0, a, 0)`` written ``a*step(u)`` where ``step(0)`` is 0."""
+    if fn.current_kinks().step_at_zero != 0:
+        return expr
+
+    def to_step(e):
+        c, a, b = e.args
+        if b != 0 or not isinstance(c, (sympy.StrictGreaterThan,
+                                        sympy.StrictLessThan)):
+            return e
+        u = c.lhs - c.rhs if isinstance(c, sympy.StrictGreaterThan) else c.rhs - c.lhs
+        return a * fn.step(u)
+
+    expr = expr.replace(lambda e: isinstance(e, fn.where), to_step)
+    return expr.replace(
+        lambda e: isinstance(e, sympy.Pow) and isinstance(e.base, fn.step)
+        and e.exp.is_positive,
+        lambda e: e.base,
+    )
 
 
 def _simplified(expr):

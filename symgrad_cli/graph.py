@@ -167,8 +167,12 @@ class Graph:
         node = Node(name, "input", (), tuple(shape), None, "input")
         return self._insert(node, ("input", name))
 
-    def constant(self, value) -> str:
-        """A constant node: a sympy number, or an array for a tensor."""
+    def constant(self, value, opaque: bool = False) -> str:
+        """A constant node: a sympy number, or an array for a tensor.
+
+        An ``opaque`` constant is never written into other expressions,
+        where sympy would evaluate it again.
+        """
         if isinstance(value, np.ndarray):
             key = ("constant", value.shape, value.dtype.str, value.tobytes())
             expr, shape = None, value.shape
@@ -178,7 +182,7 @@ class Graph:
         if key in self._by_key:
             return self._by_key[key]
         node = Node(self._fresh("c"), "constant", (), shape, expr, "constant",
-                    value=value)
+                    value=value, params=("opaque",) if opaque else ())
         return self._insert(node, key)
 
     def apply(self, fn, inputs: list, op: str) -> str | sympy.Basic:
@@ -265,7 +269,7 @@ class Graph:
     def _operand(self, value):
         if isinstance(value, str):
             node = self.nodes[value]
-            if node.op == "constant" and node.value is None:
+            if node.op == "constant" and node.value is None and not node.params:
                 return node.expr
             return node.symbol
         return sympy.sympify(value)

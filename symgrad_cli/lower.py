@@ -82,7 +82,16 @@ class _Printer:
         if expr.is_Number or expr in (sympy.pi, sympy.E):
             return _number(expr)
         if expr.is_number and not expr.has(sympy.Symbol):
-            return _number(expr)
+            try:
+                return _number(expr)
+            except TypeError:
+                pass  # complex in sympy (an unevaluated (-8)^(1/3)): below
+        return self.structure(expr)
+
+    def structure(self, expr) -> str:
+        """numpy source for ``expr`` operation by operation, never folded."""
+        if isinstance(expr, sympy.Symbol) or expr.is_Atom:
+            return self(expr)
         method = getattr(self, "_" + type(expr).__name__, None)
         if method is not None:
             return method(expr)
@@ -91,7 +100,7 @@ class _Printer:
         if isinstance(expr, sympy.logic.boolalg.BooleanAtom):
             return "True" if expr else "False"
         if type(expr) in _RELATIONS:
-            left, right = map(self, expr.args)
+            left, right = map(self._compared, expr.args)
             return f"({left} {_RELATIONS[type(expr)]} {right})"
         raise InputError(
             f"cannot evaluate {expr}: an abstract function has no values"
@@ -147,8 +156,19 @@ class _Printer:
         c, a, b = map(self, expr.args)
         return f"np.where({c}, {a}, {b})"
 
+    def _compared(self, expr) -> str:
+        # x > 0 rather than x > 0.0: numpy compares a float array with a
+        # Python int faster than with a Python float, and a comparison's
+        # result is boolean whatever its operands' types.
+        if expr.is_Integer:
+            return str(int(expr))
+        return self(expr)
+
     def _relu(self, expr):
-        return f"np.maximum({self(expr.args[0])}, 0.0)"
+        return f"np.maximum({self(expr.args[0])}, 0)"
+
+    def _softplus(self, expr):
+        return f"np.logaddexp(0, {self(expr.args[0])})"
 
     def _step(self, expr):
         return f"np.heaviside({self(expr.args[0])}, {_number(self.kinks.step_at_zero)})"
@@ -252,7 +272,8 @@ def _lower_sum_to(node: Node, args: list[str], source: tuple) -> str:
     if not shape:
         return f"np.add.reduce({args[0]}, axis=None)"
     if not kept:
-        return f"np.add.reduce({args[0]}, axis={leading!r})"
+        axis = leading[0] if len(leading) == 1 else leading
+        return f"np.add.reduce({args[0]}, axis={axis!r})"
     total = f"np.add.reduce({args[0]}, axis={leading + kept!r}, keepdims=True)"
     return f"{total}.reshape({shape!r})" if leading else total
 
@@ -331,7 +352,7 @@ def lower(g: Graph, outputs: list, inputs: list[str] | None = None,
                      f"  # {node_id}")
         if checks:
             lines.extend(_checks(node, g, target, names, convention))
-    returned = [names[g[o].symbol] if isinstance(o, str) else _number(o)
+    returned = [names[g[o].symbol] if isinstance(o, str) else printer(o)
                 for o in outputs]
     lines.append(f"    return ({', '.join(returned)}{',' if returned else ''})")
     source = "\n".join(lines) + "\n"
@@ -346,7 +367,10 @@ def _line(node: Node, g: Graph, printer: _Printer, constants: dict) -> str:
         if node.value is not None:
             constants[f"c_{node.id}"] = node.value
             return f"c_{node.id}"
-        return _number(node.expr)
+        if node.params:
+            # An opaque constant (tan(pi/2)): float64 decides its value.
+            return printer.structure(node.expr)
+        return printer(node.expr)
     if node.params_op:
         args = [printer.names[g[i].symbol] for i in node.inputs]
         return _tensor_line(node, args, g[node.inputs[0]].shape)
@@ -355,10 +379,11 @@ def _line(node: Node, g: Graph, printer: _Printer, constants: dict) -> str:
 
 def _checks(node: Node, g: Graph, target: str, names: dict,
             convention: fn.Kinks) -> list[str]:
-    if node.op in ("constant",) or node.params_op:
+    if node.params_op or node.op == "constant" and not node.params:
         return []
     args = [names[g[i].symbol] for i in node.inputs]
-    lines = [f"    _check({target}, {node.id!r}, ({', '.join(args)},))"]
+    inputs = "".join(f"{a}, " for a in args)
+    lines = [f"    _check({target}, {node.id!r}, ({inputs}))"]
     if isinstance(node.expr, fn.KINKED) and node.role == "forward":
         lines.append(f"    _kink({node.expr.func.__name__!r}, {convention.name!r}, "
                      f"{', '.join(args)})")

@@ -33,6 +33,8 @@ STABLE_FORMS = [
     (sympy.log(1 + sympy.exp(_U)), fn.softplus(_U)),
     (sympy.log(sympy.exp(_U)), _U),
     (1 - fn.sigmoid(_U), fn.sigmoid(-_U)),
+    (sympy.exp(_U) / (1 + sympy.exp(_U)), fn.sigmoid(_U)),
+    (1 / (1 + sympy.exp(_U)), fn.sigmoid(-_U)),
 ]
 
 #: Ops whose definition is inlined, round by round, when looking for a
@@ -43,8 +45,8 @@ _INLINE_ROUNDS = [
     {"sigmoid", "exp", "neg"},
 ]
 
-#: Ops that may complete a pattern of STABLE_FORMS when fed a sigmoid.
-_STABILIZED_CONSUMERS = {"sub", "add"}
+#: Ops whose definition may start a pattern of STABLE_FORMS.
+_UNSTABLE_SOURCES = {"sigmoid", "exp"}
 
 
 def shape_of(g: Graph, value: Operand) -> tuple[int, ...]:
@@ -56,28 +58,56 @@ def elementwise(g: Graph, op: str, build, *operands: Operand) -> Operand:
     """The node ``build(*symbols)``, after the stable-form rewrites."""
     args = [g._operand(v) for v in operands]
     expr = build(*args)
-    if op == "log" or op in _STABILIZED_CONSUMERS and any(
-        isinstance(v, str) and g[v].op in ("sigmoid", "exp") for v in operands
-    ):
+    if not expr.free_symbols and _not_real(expr):
+        # (-8)^(1/3), tan(pi/2), log(0): sympy's value is not real.  Keep
+        # the expression, unevaluated, in a node of its own so that float64
+        # evaluation decides (NaN, a large number, -inf), as for a variable.
+        with sympy.evaluate(False):
+            return g.constant(build(*args), opaque=True)
+    if op == "log" or _near_unstable(g, operands):
         stable = _stabilize(g, expr)
         if stable is not None:
             return stable
     return g.from_expr(expr, op)
 
 
+def _not_real(expr: sympy.Basic) -> bool:
+    return expr.has(sympy.I, sympy.zoo, sympy.nan) or expr.is_extended_real is False
+
+
+def _near_unstable(g: Graph, operands) -> bool:
+    """True when an exp or sigmoid is an operand, or an operand's input."""
+    for value in operands:
+        if not isinstance(value, str):
+            continue
+        node = g[value]
+        if node.op in _UNSTABLE_SOURCES or any(
+            g[i].op in _UNSTABLE_SOURCES for i in node.inputs
+        ):
+            return True
+    return False
+
+
 def _stabilize(g: Graph, expr: sympy.Basic) -> Operand | None:
-    """``expr`` rebuilt in a stable form, or None when no form applies."""
+    """``expr`` rebuilt in a stable form, or None when no form applies.
+
+    A form applies when a pattern of :data:`STABLE_FORMS` matched, or when
+    sympy simplified the inlined definitions (``log(exp(x))`` is ``x``).
+    """
     inlined = expr
+    inlined_size = sympy.count_ops(expr)
     for inlined_ops in _INLINE_ROUNDS:
-        inlined = inlined.xreplace({
+        replacements = {
             s: g.node_of(s).expr
             for s in inlined.free_symbols
             if g.node_of(s).op in inlined_ops
-        })
+        }
+        inlined_size += sum(sympy.count_ops(e) for e in replacements.values())
+        inlined = inlined.xreplace(replacements)
     rewritten = inlined
     for pattern, replacement in STABLE_FORMS:
         rewritten = rewritten.replace(pattern, replacement)
-    if rewritten == inlined:
+    if rewritten == inlined and sympy.count_ops(inlined) >= inlined_size:
         return None
     return build_expr(g, rewritten)
 

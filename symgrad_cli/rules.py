@@ -98,6 +98,8 @@ def _power_partial(template: sympy.Pow, wrt: sympy.Symbol):
     ``d/dy x^y`` is 0 where ``x == 0`` and ``y >= 0`` (``0^y`` is flat there).
     """
     base, exponent = template.args
+    if wrt in base.free_symbols and wrt in exponent.free_symbols:
+        return None  # x^x: the textbook rule has no 0*inf to avoid
     if wrt == base and exponent.free_symbols:
         return fn.where(sympy.Eq(exponent, 0), 0, exponent * base ** (exponent - 1))
     if wrt == base and exponent == sympy.Rational(1, 2):
