@@ -59,7 +59,8 @@ class Derivation:
         """The output and each derivative as sympy expressions (or None)."""
         with fn.using_kinks(self.kinks):
             forms = export.closed_forms(
-                self.graph, [self.output, *self.derivatives.values()], simplify
+                self.graph, [self.output, *self.derivatives.values()], simplify,
+                keep_first=1,
             )
         return forms[0], dict(zip(self.derivatives, forms[1:]))
 

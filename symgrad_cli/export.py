@@ -129,12 +129,13 @@ def _tensor_closed_form(node: Node, args: list):
 
 def closed_forms(g: Graph, outputs: list, simplify: bool = True,
                  max_operations: int = MAX_OPERATIONS,
-                 max_depth: int = MAX_DEPTH) -> list:
+                 max_depth: int = MAX_DEPTH, keep_first: int = 0) -> list:
     """Each output as one sympy expression of the variables, or None.
 
     None stands for a form too large (over :data:`MAX_OPERATIONS` operations
     or :data:`MAX_DEPTH` levels) or one the language cannot write.  Small
-    forms are simplified by sympy.
+    forms are simplified by sympy, but for the first ``keep_first`` (the
+    user's own expression reads best as written).
     """
     wanted = [o for o in outputs if isinstance(o, str)]
     forms: dict[str, sympy.Basic | None] = {}
@@ -161,9 +162,9 @@ def closed_forms(g: Graph, outputs: list, simplify: bool = True,
             symbols = [g[i].symbol for i in node.inputs]
             forms[node_id] = node.expr.xreplace(dict(zip(symbols, args)))
     result = []
-    for output in outputs:
+    for position, output in enumerate(outputs):
         form = forms[output] if isinstance(output, str) else output
-        if form is not None and simplify:
+        if form is not None and simplify and position >= keep_first:
             form = _simplified(as_steps(tidy_selections(form)))
         result.append(form)
     return result

@@ -37,7 +37,6 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
-import networkx
 import numpy as np
 import sympy
 
@@ -103,7 +102,8 @@ class Graph:
 
     def __init__(self, reserved: Iterable[str] = ()):
         self.nodes: dict[str, Node] = {}
-        self.dag = networkx.DiGraph()
+        self._users: dict[str, int] = {}
+        self._dag = None
         self.names: dict[str, str] = {}
         self._reserved = set(reserved)
         self._by_key: dict[tuple, str] = {}
@@ -122,6 +122,21 @@ class Graph:
 
     def __iter__(self) -> Iterator[Node]:
         return iter(list(self.nodes.values()))
+
+    @property
+    def dag(self):
+        """The graph as a ``networkx.DiGraph`` of node ids (edges input to
+        consumer), built on first use: networkx is not imported before."""
+        if self._dag is None or len(self._dag) != len(self.nodes):
+            import networkx
+
+            dag = networkx.DiGraph()
+            dag.add_nodes_from(self.nodes)
+            dag.add_edges_from(
+                (i, n.id) for n in self.nodes.values() for i in n.inputs
+            )
+            self._dag = dag
+        return self._dag
 
     def node_of(self, symbol: sympy.Symbol) -> Node:
         """The node named by ``symbol``."""
@@ -243,7 +258,8 @@ class Graph:
         self._reserved.add(name)
         node = self.nodes[node_id]
         fresh = node.op not in ("input", "constant") and node_id not in self.names.values()
-        if fresh and not any(self.dag.successors(node_id)) and name not in self.nodes:
+        unused = not self._users.get(node_id)
+        if fresh and unused and name not in self.nodes:
             node_id = self._rename(node_id, name)
         self.names[name] = node_id
         return node_id
@@ -261,7 +277,11 @@ class Graph:
             node = self.nodes.pop(node_id)
             del self._by_symbol[node.symbol]
             del self._by_key[node.key]
-            self.dag.remove_node(node_id)
+            self._users.pop(node_id, None)
+            for input_id in node.inputs:
+                if input_id in self._users:
+                    self._users[input_id] -= 1
+        self._dag = None
         self.names = {k: v for k, v in self.names.items() if v in needed}
 
     # Internals.
@@ -306,9 +326,9 @@ class Graph:
         self.nodes[node.id] = node
         self._position[node.id] = len(self._position)
         self._by_symbol[node.symbol] = node.id
-        self.dag.add_node(node.id)
         for input_id in node.inputs:
-            self.dag.add_edge(input_id, node.id)
+            self._users[input_id] = self._users.get(input_id, 0) + 1
+        self._dag = None
         return node.id
 
     def _rename(self, old: str, new: str) -> str:
@@ -321,5 +341,6 @@ class Graph:
         self._position[new] = len(self._position)
         self._by_symbol[node.symbol] = new
         self._by_key[node.key] = new
-        networkx.relabel_nodes(self.dag, {old: new}, copy=False)
+        self._users[new] = self._users.pop(old, 0)
+        self._dag = None
         return new
