@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -189,10 +190,7 @@ def parse_values(text: str) -> dict[str, np.ndarray]:
         if name in values:
             raise InputError(f"--at gives {name} twice")
         try:
-            parsed = json.loads(raw, parse_constant=_constant)
-        except ValueError:
-            parsed = _constant(raw.strip())
-        try:
+            parsed = json.loads(_NONFINITE_WORD.sub(_json_constant, raw))
             values[name] = np.asarray(_nonfinite(parsed), dtype=np.float64)
         except (TypeError, ValueError):
             raise InputError(
@@ -218,22 +216,18 @@ def _split_top_level(text: str) -> list[str]:
     return items
 
 
-_NONFINITE = {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf"),
-              "NaN": float("nan"), "Infinity": float("inf"),
-              "-Infinity": float("-inf")}
+# Bare nan and inf, as words, become the constants Python's json reads.
+_NONFINITE_WORD = re.compile(r"(?<![\w.])(nan|inf)(?!\w)", re.IGNORECASE)
 
 
-def _constant(text: str):
-    if text in _NONFINITE:
-        return _NONFINITE[text]
-    raise ValueError(text)
+def _json_constant(match) -> str:
+    return "NaN" if match.group(1).lower() == "nan" else "Infinity"
 
 
 def _nonfinite(value):
+    """``value`` checked to be a number or a (nested) list of numbers."""
     if isinstance(value, list):
         return [_nonfinite(v) for v in value]
-    if isinstance(value, str) and value in _NONFINITE:
-        return _NONFINITE[value]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(value)
     return value
