@@ -1,29 +1,37 @@
 """Convolution, max-pooling, classification losses and sequence steps.
 
 The operations of symgrad's convolutional and recurrent networks, each a
-tensor node of the graph (``Graph.tensor``) with a vjp rule in :data:`rules.TENSOR_VJPS` and a
-numpy lowering in :data:`lower.TENSOR_LOWERINGS`.  Importing this module
-registers them; every builder below lives here, so a graph holding one of
-these ops was built by code that imported it.
+tensor node of the graph (``Graph.tensor``) with a vjp rule in
+:data:`rules.TENSOR_VJPS` and a numpy lowering in
+:data:`lower.TENSOR_LOWERINGS`.  Importing this module registers them; every
+builder below lives here, so a graph holding one of these ops was built by
+code that imported it.
 
 Layouts follow PyTorch: images are ``(N, C, H, W)`` (batch, channels, rows,
 columns) and convolution weights ``(O, C, kh, kw)`` (output channels, input
 channels, kernel rows, kernel columns).  A convolution is a cross-correlation,
 as in every deep-learning library.
 
-The vjps emit graph nodes only.  The two derivative ops of a convolution are
-themselves differentiable, since all three ops are bilinear forms of each
-other's arguments (:func:`conv2d_grad_input`, :func:`conv2d_grad_weight`), so
-a convolution differentiates to any order.  :func:`maxpool2d_grad` is not
-differentiated again: its rule raises :class:`SymgradError`.
+A convolution is two nodes, im2col then a matrix product:
+``conv2d(im2col(x), w)``.  ``im2col`` gathers each window of the images into
+a row of a matrix; ``conv2d`` multiplies that matrix by the kernels.  The
+gradient with respect to the kernels reads the same ``im2col`` node, so the
+windows are gathered once per training step, as a hand-written im2col does.
+
+The vjps emit graph nodes only.  ``conv2d`` and its derivative ops
+(:func:`conv2d_grad_columns`, :func:`conv2d_grad_weight`) are bilinear forms
+of each other's arguments, and ``im2col`` and ``col2im`` are each other's
+transposes, so a convolution differentiates to any order.
+:func:`maxpool2d_grad` is not differentiated again: its rule raises
+:class:`SymgradError`.
 
 Max-pooling at a tie: the whole cotangent of a window goes to the *first*
 maximum of the window in row-major order (as ``numpy.argmax`` picks it, and
 as PyTorch's CPU kernel does), never split between equal elements.
 
 Lowering never loops in Python over pixels or batch items: windows are
-strided views (``sliding_window_view``), contracted with ``tensordot``
-(im2col followed by one matrix product).
+strided views (``sliding_window_view``), each convolution one matrix
+product; pooling and ``col2im`` loop over the few offsets inside a window.
 """
 
 from __future__ import annotations
@@ -40,10 +48,13 @@ from symgrad_cli.graph import Graph, Node
 Operand = str | sympy.Basic
 
 __all__ = [
+    "col2im",
     "conv2d",
-    "conv2d_grad_input",
+    "conv2d_grad_bias",
+    "conv2d_grad_columns",
     "conv2d_grad_weight",
     "flatten",
+    "im2col",
     "log_softmax",
     "maxpool2d",
     "maxpool2d_grad",
@@ -58,7 +69,8 @@ __all__ = [
 # Builders.
 
 
-def conv2d(g: Graph, x: str, w: str, stride: int = 1, padding: int = 0) -> str:
+def conv2d(g: Graph, x: str, w: str, stride: int = 1, padding: int = 0,
+           bias: str | None = None) -> str:
     """The 2-D cross-correlation of images ``x`` with kernels ``w``.
 
     Parameters
@@ -72,56 +84,100 @@ def conv2d(g: Graph, x: str, w: str, stride: int = 1, padding: int = 0) -> str:
         The step between windows, along rows and columns.
     padding : int
         Zeros added on every side of each image.
+    bias : str, optional
+        One value of shape ``(O,)`` added to each output channel.
 
     Returns
     -------
     str
-        A node of shape ``(N, O, Ho, Wo)``, ``Ho = (H + 2p - kh) // stride + 1``.
+        A ``conv2d`` node of shape ``(N, O, Ho, Wo)``, with
+        ``Ho = (H + 2 padding - kh) // stride + 1``, reading ``im2col(x)``.
 
     Raises
     ------
     ShapeError
-        When a shape is not 4-D, the channels differ, or the kernel does not
-        fit the padded image.
+        When a shape is not 4-D, the channels differ, the kernel does not
+        fit the padded image, or the bias is not one value per channel.
 
     Examples
     --------
     >>> g = Graph()
-    >>> y = conv2d(g, g.variable("x", (2, 1, 8, 8)), g.variable("w", (4, 1, 3, 3)),
-    ...            padding=1)
-    >>> g[y].shape
-    (2, 4, 8, 8)
+    >>> x, w = g.variable("x", (2, 1, 8, 8)), g.variable("w", (4, 1, 3, 3))
+    >>> y = conv2d(g, x, w, padding=1)
+    >>> g[y].shape, g[g[y].inputs[0]].op
+    ((2, 4, 8, 8), 'im2col')
     """
     sx, sw = g[x].shape, g[w].shape
     _check_conv(sx, sw, stride, padding)
+    if bias is not None and g[bias].shape != sw[:1]:
+        raise ShapeError(
+            f"conv2d: a bias of shape {g[bias].shape} for {sw[0]} output "
+            f"channels; expected shape {sw[:1]}"
+        )
     rows, cols = _windows(sx[2:], sw[2:], stride, padding)
+    columns = im2col(g, x, sw[2:], stride, padding)
     shape = (sx[0], sw[0], rows, cols)
-    return g.tensor("conv2d", [x, w], (stride, padding, sw[2:]), shape)
+    return _product(g, columns, w, bias, shape)
 
 
-def conv2d_grad_input(g: Graph, cotangent: str, w: str, stride: int,
-                      padding: int, image: tuple[int, int]) -> str:
-    """The cotangent of a convolution's images, given its output's cotangent.
+def _product(g: Graph, columns: str, w: str, bias: str | None,
+             shape: tuple) -> str:
+    """The ``conv2d`` node: windows as rows, times the kernels, as images."""
+    inputs = [columns, w] if bias is None else [columns, w, bias]
+    return g.tensor("conv2d", inputs, (), shape)
 
-    ``image`` is the images' ``(H, W)``; the result has shape
-    ``(N, C, H, W)``.  It is the transposed convolution of ``cotangent``
-    with ``w``.
+
+def im2col(g: Graph, x: str, kernel: tuple[int, int], stride: int,
+           padding: int) -> str:
+    """Every ``kernel``-sized window of images ``x`` as a row of a matrix.
+
+    Rows run over images, then window rows, then window columns; each row
+    holds the window's channels, then its rows, then its columns.  The
+    result has shape ``(N * Ho * Wo, C * kh * kw)``.
     """
-    shape = (g[cotangent].shape[0], g[w].shape[1]) + tuple(image)
-    params = (stride, padding, g[w].shape[2:], tuple(image))
-    return g.tensor("conv2d_grad_input", [cotangent, w], params, shape)
+    n, c = g[x].shape[:2]
+    rows, cols = _windows(g[x].shape[2:], kernel, stride, padding)
+    shape = (n * rows * cols, c * kernel[0] * kernel[1])
+    params = (tuple(kernel), stride, padding)
+    return g.tensor("im2col", [x], params, shape)
 
 
-def conv2d_grad_weight(g: Graph, x: str, cotangent: str, stride: int,
-                       padding: int, kernel: tuple[int, int]) -> str:
-    """The cotangent of a convolution's kernels, given its output's cotangent.
+def col2im(g: Graph, columns: str, image: tuple[int, ...],
+           kernel: tuple[int, int], stride: int, padding: int) -> str:
+    """The transpose of :func:`im2col`: each row added back into its window.
 
-    ``kernel`` is the kernels' ``(kh, kw)``; the result has shape
-    ``(O, C, kh, kw)``.
+    ``image`` is the images' shape ``(N, C, H, W)``; an element inside
+    several windows receives the sum of their values.
     """
-    shape = (g[cotangent].shape[1], g[x].shape[1]) + tuple(kernel)
-    params = (stride, padding, tuple(kernel))
-    return g.tensor("conv2d_grad_weight", [x, cotangent], params, shape)
+    params = (tuple(kernel), stride, padding)
+    return g.tensor("col2im", [columns], params, tuple(image))
+
+
+def conv2d_grad_columns(g: Graph, cotangent: str, w: str) -> str:
+    """The cotangent of a convolution's ``im2col`` rows: ``c @ W``.
+
+    ``cotangent`` is the output's, ``(N, O, Ho, Wo)``.
+    """
+    n, _, rows, cols = g[cotangent].shape
+    width = prod(g[w].shape[1:])
+    return g.tensor("conv2d_grad_columns", [cotangent, w], (),
+                    (n * rows * cols, width))
+
+
+def conv2d_grad_weight(g: Graph, columns: str, cotangent: str,
+                       kernels: tuple[int, ...]) -> str:
+    """The cotangent of a convolution's kernels: ``c.T @ im2col(x)``.
+
+    ``kernels`` is the kernels' shape ``(O, C, kh, kw)``.
+    """
+    return g.tensor("conv2d_grad_weight", [columns, cotangent], (),
+                    tuple(kernels))
+
+
+def conv2d_grad_bias(g: Graph, cotangent: str) -> str:
+    """The cotangent of a convolution's bias: ``cotangent`` summed per channel."""
+    return g.tensor("conv2d_grad_bias", [cotangent], (),
+                    g[cotangent].shape[1:2])
 
 
 def maxpool2d(g: Graph, x: str, kernel: int = 2, stride: int | None = None) -> str:
@@ -292,32 +348,41 @@ def _windows(image, kernel, stride, padding) -> tuple[int, int]:
 
 
 def _conv2d_vjp(g: Graph, node: Node, cotangent: str):
-    x, w = node.inputs
-    stride, padding, _ = node.params
-    return [
-        conv2d_grad_input(g, cotangent, w, stride, padding, g[x].shape[2:]),
-        conv2d_grad_weight(g, x, cotangent, stride, padding, g[w].shape[2:]),
-    ]
+    columns, w = node.inputs[:2]
+    parts = [conv2d_grad_columns(g, cotangent, w),
+             conv2d_grad_weight(g, columns, cotangent, g[w].shape)]
+    if len(node.inputs) == 3:
+        parts.append(conv2d_grad_bias(g, cotangent))
+    return parts
 
 
-def _conv2d_grad_input_vjp(g: Graph, node: Node, cotangent: str):
-    # <u, grad_input(c, w)> = <conv2d(u, w), c>: bilinear in (c, w).
+def _conv2d_grad_columns_vjp(g: Graph, node: Node, cotangent: str):
+    # <u, c W> = <c, conv2d(u, W)> = <W, c.T u>: bilinear in (c, W).
     c, w = node.inputs
-    stride, padding = node.params[:2]
-    return [
-        conv2d(g, cotangent, w, stride, padding),
-        conv2d_grad_weight(g, cotangent, c, stride, padding, g[w].shape[2:]),
-    ]
+    return [_product(g, cotangent, w, None, g[c].shape),
+            conv2d_grad_weight(g, cotangent, c, g[w].shape)]
 
 
 def _conv2d_grad_weight_vjp(g: Graph, node: Node, cotangent: str):
-    # <v, grad_weight(x, c)> = <conv2d(x, v), c>: bilinear in (x, c).
-    x, c = node.inputs
-    stride, padding, _ = node.params
-    return [
-        conv2d_grad_input(g, c, cotangent, stride, padding, g[x].shape[2:]),
-        conv2d(g, x, cotangent, stride, padding),
-    ]
+    # <v, c.T X> = <c, conv2d(X, v)> = <X, c v>: bilinear in (X, c).
+    columns, c = node.inputs
+    return [conv2d_grad_columns(g, c, cotangent),
+            _product(g, columns, cotangent, None, g[c].shape)]
+
+
+def _conv2d_grad_bias_vjp(g: Graph, node: Node, cotangent: str):
+    shape = g[node.inputs[0]].shape
+    per_channel = ops.reshape(g, cotangent, (shape[1], 1, 1))
+    return [ops.broadcast_to(g, per_channel, shape)]
+
+
+def _im2col_vjp(g: Graph, node: Node, cotangent: str):
+    image = g[node.inputs[0]].shape
+    return [col2im(g, cotangent, image, *node.params)]
+
+
+def _col2im_vjp(g: Graph, node: Node, cotangent: str):
+    return [im2col(g, cotangent, *node.params)]
 
 
 def _maxpool2d_vjp(g: Graph, node: Node, cotangent: str):
@@ -378,8 +443,11 @@ def _put_vjp(g: Graph, node: Node, cotangent: str):
 
 rules.TENSOR_VJPS.update({
     "conv2d": _conv2d_vjp,
-    "conv2d_grad_input": _conv2d_grad_input_vjp,
+    "conv2d_grad_columns": _conv2d_grad_columns_vjp,
     "conv2d_grad_weight": _conv2d_grad_weight_vjp,
+    "conv2d_grad_bias": _conv2d_grad_bias_vjp,
+    "im2col": _im2col_vjp,
+    "col2im": _col2im_vjp,
     "maxpool2d": _maxpool2d_vjp,
     "maxpool2d_grad": _maxpool2d_grad_vjp,
     "softmax": _softmax_vjp,
@@ -400,56 +468,62 @@ rules.TENSOR_VJPS.update({
 # slower.  Nothing loops over pixels or batch items.
 
 
-def _patches(x, kh, kw, stride, padding):
-    """The ``(N, C, Ho, Wo, kh, kw)`` windows of images ``x``, as a view."""
+def _im2col(x, kh, kw, stride, padding):
+    """The windows of images ``x`` as the rows of a matrix (a copy)."""
+    n, c, h, w = x.shape
     if padding:
-        n, c, h, w = x.shape
         padded = np.zeros((n, c, h + 2 * padding, w + 2 * padding), x.dtype)
         padded[:, :, padding:padding + h, padding:padding + w] = x
         x = padded
     windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
-    return windows[:, :, ::stride, ::stride]
+    windows = windows[:, :, ::stride, ::stride]
+    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(-1, c * kh * kw)
 
 
-def _conv2d(patches, w):
-    """Windows ``(N, C, Ho, Wo, kh, kw)`` times kernels ``(O, C, kh, kw)``.
+def _col2im(columns, image, kh, kw, stride, padding):
+    """Each row of ``columns`` added back into its window of the images."""
+    n, c, h, w = image
+    rows = (h + 2 * padding - kh) // stride + 1
+    cols = (w + 2 * padding - kw) // stride + 1
+    windows = columns.reshape(n, rows, cols, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
+    out = np.zeros((n, c, h + 2 * padding, w + 2 * padding), columns.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i:i + (rows - 1) * stride + 1:stride,
+                j:j + (cols - 1) * stride + 1:stride] += windows[..., i, j]
+    return out[:, :, padding:padding + h, padding:padding + w]
 
-    im2col: one row per window, one matrix product with the kernels' rows.
-    The result is ``(N, O, Ho, Wo)``, stored channels-last.
+
+def _conv2d(columns, w, shape, bias=None):
+    """Windows as rows times the kernels: images ``shape`` ``(N, O, Ho, Wo)``.
+
+    The result is stored channels-last, as the matrix product leaves it.
     """
-    n, c, rows, cols, kh, kw = patches.shape
-    matrix = patches.transpose(0, 2, 3, 1, 4, 5).reshape(-1, c * kh * kw)
-    out = matrix @ w.reshape(len(w), -1).T
-    return out.reshape(n, rows, cols, len(w)).transpose(0, 3, 1, 2)
+    rows = columns @ w.reshape(len(w), -1).T
+    if bias is not None:
+        rows += bias
+    n, o, height, width = shape
+    return rows.reshape(n, height, width, o).transpose(0, 3, 1, 2)
 
 
-def _conv2d_grad_weight(patches, cotangent):
-    """Windows ``(N, C, Ho, Wo, kh, kw)`` against a cotangent ``(N, O, Ho, Wo)``."""
-    c, kh, kw = patches.shape[1], patches.shape[4], patches.shape[5]
-    matrix = patches.transpose(0, 2, 3, 1, 4, 5).reshape(-1, c * kh * kw)
-    per_window = cotangent.transpose(0, 2, 3, 1).reshape(len(matrix), -1)
-    return (per_window.T @ matrix).reshape(-1, c, kh, kw)
+def _conv2d_grad_columns(cotangent, w):
+    """An output cotangent ``(N, O, Ho, Wo)`` times the kernels, per window."""
+    per_window = cotangent.transpose(0, 2, 3, 1).reshape(-1, len(w))
+    return per_window @ w.reshape(len(w), -1)
 
 
-def _dilate(cotangent, stride, padding, kernel, image):
-    """A convolution's output cotangent spread out for its transposed conv.
-
-    Each value moves to where its window started, ``stride`` apart, inside a
-    border of ``k - 1`` zeros; cropped so that a correlation with the flipped
-    kernels gives exactly the ``image``-sized input cotangent.
-    """
-    (kh, kw), (h, w) = kernel, image
-    n, o, rows, cols = cotangent.shape
-    full = np.zeros((n, o, h + 2 * padding + kh - 1, w + 2 * padding + kw - 1),
-                    dtype=cotangent.dtype)
-    full[:, :, kh - 1:kh - 1 + (rows - 1) * stride + 1:stride,
-         kw - 1:kw - 1 + (cols - 1) * stride + 1:stride] = cotangent
-    return full[:, :, padding:padding + h + kh - 1, padding:padding + w + kw - 1]
+def _conv2d_grad_weight(columns, cotangent, shape):
+    """An output cotangent against the windows: kernels of ``shape``."""
+    per_window = cotangent.transpose(0, 2, 3, 1).reshape(len(columns), -1)
+    return (per_window.T @ columns).reshape(shape)
 
 
-def _flip(w):
-    """Kernels ``(O, C, kh, kw)`` turned half a circle, as ``(C, O, kh, kw)``."""
-    return w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
+def _conv2d_grad_bias(cotangent):
+    """An output cotangent ``(N, O, Ho, Wo)`` summed over all but channels."""
+    per_window = cotangent.transpose(0, 2, 3, 1).reshape(-1, cotangent.shape[1])
+    # A product with ones: BLAS sums the rows ten times faster than numpy's
+    # reduction along the first axis does.
+    return np.ones(len(per_window), per_window.dtype) @ per_window
 
 
 def _maxpool2d(x, kernel, stride):
@@ -533,25 +607,18 @@ def _put(x, index, axis, size):
 
 
 def _lower_conv2d(node: Node, args: list[str]) -> str:
-    stride, padding, (kh, kw) = node.params
-    x, w = args
-    return f"_conv2d(_patches({x}, {kh}, {kw}, {stride}, {padding}), {w})"
+    bias = f", {args[2]}" if len(args) == 3 else ""
+    return f"_conv2d({args[0]}, {args[1]}, {node.shape}{bias})"
 
 
-def _lower_conv2d_grad_input(node: Node, args: list[str]) -> str:
-    # The transposed convolution: a stride-1 correlation of the spread-out
-    # cotangent with the flipped kernels.
-    stride, padding, (kh, kw), image = node.params
-    cotangent, w = args
-    spread = f"_dilate({cotangent}, {stride}, {padding}, {(kh, kw)}, {image})"
-    return f"_conv2d(_patches({spread}, {kh}, {kw}, 1, 0), _flip({w}))"
+def _lower_im2col(node: Node, args: list[str]) -> str:
+    (kh, kw), stride, padding = node.params
+    return f"_im2col({args[0]}, {kh}, {kw}, {stride}, {padding})"
 
 
-def _lower_conv2d_grad_weight(node: Node, args: list[str]) -> str:
-    stride, padding, (kh, kw) = node.params
-    x, cotangent = args
-    patches = f"_patches({x}, {kh}, {kw}, {stride}, {padding})"
-    return f"_conv2d_grad_weight({patches}, {cotangent})"
+def _lower_col2im(node: Node, args: list[str]) -> str:
+    (kh, kw), stride, padding = node.params
+    return f"_col2im({args[0]}, {node.shape}, {kh}, {kw}, {stride}, {padding})"
 
 
 def _lower_maxpool2d(node: Node, args: list[str]) -> str:
@@ -582,8 +649,13 @@ def _lower_put(node: Node, args: list[str]) -> str:
 
 lower.TENSOR_LOWERINGS.update({
     "conv2d": _lower_conv2d,
-    "conv2d_grad_input": _lower_conv2d_grad_input,
-    "conv2d_grad_weight": _lower_conv2d_grad_weight,
+    "conv2d_grad_columns":
+        lambda node, args: f"_conv2d_grad_columns({args[0]}, {args[1]})",
+    "conv2d_grad_weight": lambda node, args:
+        f"_conv2d_grad_weight({args[0]}, {args[1]}, {node.shape})",
+    "conv2d_grad_bias": lambda node, args: f"_conv2d_grad_bias({args[0]})",
+    "im2col": _lower_im2col,
+    "col2im": _lower_col2im,
     "maxpool2d": _lower_maxpool2d,
     "maxpool2d_grad": _lower_maxpool2d_grad,
     "softmax": lambda node, args: f"_softmax({args[0]})",
@@ -595,11 +667,12 @@ lower.TENSOR_LOWERINGS.update({
 })
 
 lower.HELPERS.update({
-    "_patches": _patches,
+    "_im2col": _im2col,
+    "_col2im": _col2im,
     "_conv2d": _conv2d,
+    "_conv2d_grad_columns": _conv2d_grad_columns,
     "_conv2d_grad_weight": _conv2d_grad_weight,
-    "_dilate": _dilate,
-    "_flip": _flip,
+    "_conv2d_grad_bias": _conv2d_grad_bias,
     "_maxpool2d": _maxpool2d,
     "_maxpool2d_grad": _maxpool2d_grad,
     "_softmax": _softmax,

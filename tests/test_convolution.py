@@ -61,29 +61,33 @@ def _conv_case(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_conv2d_gradients_match_finite_differences(seed):
-    """conv2d's input and kernel gradients match finite differences."""
+    """conv2d's image, kernel and bias gradients match finite differences."""
     rng, image, kernel, stride, padding = _conv_case(seed)
     g = Graph()
     x, w = g.variable("x", image), g.variable("w", kernel)
-    loss = _weighted_sum(g, cv.conv2d(g, x, w, stride, padding), rng)
-    values = [rng.normal(size=image), rng.normal(size=kernel)]
-    _check_gradients(g, loss, [x, w], values)
+    b = g.variable("b", kernel[:1])
+    loss = _weighted_sum(g, cv.conv2d(g, x, w, stride, padding, bias=b), rng)
+    values = [rng.normal(size=image), rng.normal(size=kernel),
+              rng.normal(size=kernel[:1])]
+    _check_gradients(g, loss, [x, w, b], values)
 
 
 def test_conv2d_with_stride_and_padding_matches_a_direct_sum():
-    """conv2d with stride 2 and padding 1 equals the textbook double sum."""
+    """conv2d with stride 2, padding 1 and a bias equals the textbook sum."""
     rng = np.random.default_rng(7)
     g = Graph()
     x, w = g.variable("x", (2, 3, 7, 6)), g.variable("w", (4, 3, 3, 2))
-    y = cv.conv2d(g, x, w, stride=2, padding=1)
+    b = g.variable("b", (4,))
+    y = cv.conv2d(g, x, w, stride=2, padding=1, bias=b)
     xv, wv = rng.normal(size=(2, 3, 7, 6)), rng.normal(size=(4, 3, 3, 2))
-    (computed,) = lower(g, [y], inputs=[x, w])(xv, wv)
+    bv = rng.normal(size=4)
+    (computed,) = lower(g, [y], inputs=[x, w, b])(xv, wv, bv)
 
     padded = np.pad(xv, ((0, 0), (0, 0), (1, 1), (1, 1)))
     expected = np.zeros(g[y].shape)
     for i, j in np.ndindex(*g[y].shape[2:]):
         window = padded[:, :, 2 * i:2 * i + 3, 2 * j:2 * j + 2]
-        expected[:, :, i, j] = np.einsum("nchw,ochw->no", window, wv)
+        expected[:, :, i, j] = np.einsum("nchw,ochw->no", window, wv) + bv
     np.testing.assert_allclose(computed, expected, rtol=1e-12)
 
 
@@ -93,12 +97,20 @@ def test_conv2d_second_derivatives_match_finite_differences(seed):
     rng, image, kernel, stride, padding = _conv_case(seed)
     g = Graph()
     x, w = g.variable("x", image), g.variable("w", kernel)
-    y = cv.conv2d(g, x, w, stride, padding)
-    first = gradients(g, _weighted_sum(g, ops.mul(g, y, y), rng), [x, w])
-    loss = ops.add(g, _weighted_sum(g, first[x], rng),
-                   _weighted_sum(g, first[w], rng))
-    values = [rng.normal(size=image), rng.normal(size=kernel)]
-    _check_gradients(g, loss, [x, w], values)
+    b = g.variable("b", kernel[:1])
+    y = cv.conv2d(g, x, w, stride, padding, bias=b)
+    first = gradients(g, _weighted_sum(g, ops.mul(g, y, y), rng), [x, w, b])
+    loss = _total([_weighted_sum(g, first[v], rng) for v in (x, w, b)], g)
+    values = [rng.normal(size=image), rng.normal(size=kernel),
+              rng.normal(size=kernel[:1])]
+    _check_gradients(g, loss, [x, w, b], values)
+
+
+def _total(terms, g):
+    total = terms[0]
+    for term in terms[1:]:
+        total = ops.add(g, total, term)
+    return total
 
 
 @pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 2), (2, 1), (3, 3)])
@@ -206,6 +218,24 @@ def test_softmax_cross_entropy_rejects_mismatched_shapes():
     z, t = g.variable("z", (4, 3)), g.variable("t", (3,))
     with pytest.raises(ShapeError, match=r"\(4, 3\) and \(3,\)"):
         cv.softmax_cross_entropy(g, z, t)
+
+
+def test_conv2d_rejects_a_bias_of_the_wrong_shape():
+    """A bias that is not one value per output channel is a ShapeError."""
+    g = Graph()
+    x, w = g.variable("x", (1, 2, 5, 5)), g.variable("w", (4, 2, 3, 3))
+    with pytest.raises(ShapeError, match=r"bias of shape \(3,\).*\(4,\)"):
+        cv.conv2d(g, x, w, bias=g.variable("b", (3,)))
+
+
+def test_conv2d_gathers_windows_once_for_value_and_gradient():
+    """The kernel gradient reads the forward pass's im2col node."""
+    g = Graph()
+    x, w = g.variable("x", (2, 1, 6, 6)), g.variable("w", (3, 1, 3, 3))
+    y = cv.conv2d(g, x, w, padding=1)
+    grad = gradients(g, ops.reduce_sum(g, ops.mul(g, y, y)), [w])[w]
+    source = lower(g, [y, grad], inputs=[x, w]).source
+    assert source.count("_im2col(") == 1
 
 
 def test_conv2d_rejects_mismatched_channels():
