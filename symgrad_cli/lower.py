@@ -241,7 +241,7 @@ def _sum_to(x, shape):
     return total.reshape(shape)
 
 
-def _tensor_line(node: Node, args: list[str], source: tuple = None) -> str:
+def _tensor_line(node: Node, args: list[str], source: tuple | None = None) -> str:
     if node.op == "sum_to" and source is not None:
         return _lower_sum_to(node, args, source)
     lowering = TENSOR_LOWERINGS.get(node.op)
@@ -338,8 +338,10 @@ def lower(g: Graph, outputs: list, inputs: list[str] | None = None,
     names = {g[n].symbol: f"v{i}" for i, n in enumerate(needed)}
     printer = _Printer(names, convention)
     constants = {}
-    params = [names[g[n].symbol] if g[n].symbol in names else f"unused_{n}"
-              for n in inputs]
+    # An input no output needs (perhaps not even in the graph) is accepted
+    # and ignored.
+    params = [names[g[n].symbol] if n in g.nodes and g[n].symbol in names
+              else f"unused{i}" for i, n in enumerate(inputs)]
     lines = [f"def {name}({', '.join(params)}):"]
     for node_id in needed:
         node = g[node_id]

@@ -1,0 +1,469 @@
+"""Training from the derived gradient: compile one step, run it many times.
+
+A model's loss and its gradient with respect to every parameter are graph
+nodes (:mod:`symgrad_cli.models`).  :func:`compile_step` simplifies that
+graph (:mod:`symgrad_cli.rewrite`) and lowers it to one numpy function
+returning the loss and every gradient in one call; :func:`train` then calls
+it once per batch and hands the gradients to an optimizer
+(:mod:`symgrad_cli.optim`).  The loop never touches sympy or the graph.
+
+This module returns values and never prints: progress goes to a callback,
+so the command line, a notebook or a test each show it their own way.
+
+>>> from symgrad_cli.models import build_model, xor_dataset
+>>> model = build_model("xor", seed=0)
+>>> result = train(model, xor_dataset(), Settings(epochs=100, lr=0.1))
+>>> result.epochs
+100
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import pathlib
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from symgrad_cli import lower, rewrite
+from symgrad_cli.errors import DivergedError, InputError, RunError
+from symgrad_cli.models import Dataset, Model, build_model, spec
+from symgrad_cli.optim import make_optimizer
+
+#: File formats ``--plot`` writes, by extension.
+PLOT_FORMATS = {".png", ".svg", ".pdf", ".jpg", ".jpeg"}
+
+
+@dataclass
+class Settings:
+    """How to train.
+
+    Attributes
+    ----------
+    epochs : int
+        Passes over the training data.
+    lr : float
+        The learning rate.
+    optimizer : str
+        ``"sgd"`` or ``"adam"``.
+    batch_size : int, optional
+        Rows per step; None (or more rows than there are) for the whole set.
+    seed : int
+        Seeds the shuffling of minibatches.
+    dtype : str
+        ``"float32"`` (as PyTorch) or ``"float64"``.
+    momentum : float
+        SGD's momentum.
+    clip : float, optional
+        Scale the gradients down when their joint norm exceeds this
+        (PyTorch's ``clip_grad_norm_``).
+    """
+
+    epochs: int
+    lr: float
+    optimizer: str = "sgd"
+    batch_size: int | None = None
+    seed: int = 0
+    dtype: str = "float32"
+    momentum: float = 0.0
+    clip: float | None = None
+
+
+@dataclass
+class Metrics:
+    """A model's loss on its training data and its accuracy."""
+
+    loss: float
+    accuracy: float
+
+
+@dataclass
+class Result:
+    """What a training run gives back.
+
+    Attributes
+    ----------
+    loss, accuracy : float
+        Evaluated with the final parameters (accuracy on the test split when
+        the data set has one).
+    epochs : int
+        Epochs run.
+    seconds : float
+        The training loop's time, compiling excluded.
+    losses : numpy.ndarray
+        The loss of each epoch, as computed during that epoch.
+    parameters : dict
+        The final parameters, by id.
+    """
+
+    loss: float
+    accuracy: float
+    epochs: int
+    seconds: float
+    losses: np.ndarray
+    parameters: dict[str, np.ndarray]
+
+
+# Compiling.
+
+
+def compile_step(model: Model, name: str = "step") -> lower.Lowered:
+    """One numpy function: ``step(*data, *parameters) -> (loss, *gradients)``.
+
+    The gradients come in the order of ``model.parameters``.  The graph is
+    simplified first, and only the nodes these outputs need are computed.
+
+    Returns
+    -------
+    lower.Lowered
+        Callable; its ``source`` is the generated code.
+    """
+    outputs = [model.loss, *(model.gradients[p] for p in model.parameters)]
+    return _compiled(model, outputs, name)
+
+
+def compile_outputs(model: Model) -> lower.Lowered:
+    """``evaluate(*data, *parameters) -> (loss, *model.outputs values)``."""
+    return _compiled(model, [model.loss, *model.outputs.values()], "evaluate")
+
+
+def _compiled(model: Model, outputs: list, name: str) -> lower.Lowered:
+    graph, outputs = rewrite.simplify(model.graph, outputs)
+    inputs = [*model.data, *model.parameters]
+    return lower.lower(graph, outputs, inputs, name=name)
+
+
+def step_source(model: Model) -> str:
+    """The step function's source, runnable on its own (``--show-step``)."""
+    return lower.standalone_source(compile_step(model), list(model.parameters))
+
+
+# Training.
+
+
+def train(model: Model, dataset: Dataset, settings: Settings,
+          progress: Callable[[int, float], None] | None = None,
+          report_every: int = 1000,
+          parameters: dict[str, np.ndarray] | None = None) -> Result:
+    """Train ``model`` on ``dataset`` and evaluate it.
+
+    Parameters
+    ----------
+    model : Model
+        Built for the whole training set (its data inputs have
+        ``dataset.size`` rows); other batch sizes are built as needed.
+    dataset : Dataset
+    settings : Settings
+    progress : callable, optional
+        Called as ``progress(epoch, loss)`` after every ``report_every``
+        epochs and after the last one.
+    report_every : int
+    parameters : dict, optional
+        Starting values (default: the model's initial ones).
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    DivergedError
+        When the loss stops being finite.
+    InputError
+        For bad settings.
+    """
+    dtype = _dtype(settings.dtype)
+    values = {k: np.array(v, dtype=dtype)
+              for k, v in (parameters or model.parameters).items()}
+    data = {k: _cast(v, dtype) for k, v in dataset.train.items()}
+    optimizer = _optimizer(settings, list(values.values()))
+    update = _clipped(optimizer.step, settings.clip)
+    epoch = _epoch_function(model, data, values, update, settings)
+    losses: list[float] = []
+    start = time.perf_counter()
+    with np.errstate(all="ignore"):
+        for stop in _checkpoints(settings.epochs, report_every):
+            for _ in range(len(losses), stop):
+                losses.append(epoch())
+            _check_finite(losses[-1], stop)
+            if progress is not None:
+                progress(stop, float(losses[-1]))
+    seconds = time.perf_counter() - start
+    metrics = evaluate(model, dataset, values, settings.dtype)
+    if settings.epochs:
+        _check_finite(metrics.loss, settings.epochs)
+    return Result(metrics.loss, metrics.accuracy, settings.epochs, seconds,
+                  np.asarray(losses, dtype=np.float64), values)
+
+
+def _epoch_function(model: Model, data: dict, values: dict, update,
+                    settings: Settings) -> Callable[[], float]:
+    """A function running one epoch and returning its loss."""
+    rows = len(next(iter(data.values())))
+    size = settings.batch_size or rows
+    if size >= rows:
+        return _full_batch(compile_step(model), data, values, update, model)
+    steps = {n: compile_step(_built_for(model, n))
+             for n in {size, rows % size} - {0}}
+    shuffle = np.random.default_rng([settings.seed, 1])
+    arrays = [data[k] for k in model.data]
+    parameters = list(values.values())
+
+    def epoch() -> float:
+        order = shuffle.permutation(rows)
+        total = 0.0
+        for begin in range(0, rows, size):
+            chosen = order[begin:begin + size]
+            result = steps[len(chosen)](*[a[chosen] for a in arrays], *parameters)
+            update(result[1:])
+            total += float(result[0]) * len(chosen)
+        return total / rows
+
+    return epoch
+
+
+def _full_batch(step, data: dict, values: dict, update, model: Model):
+    """The epoch of full-batch training: one step, nothing else."""
+    args = [data[k] for k in model.data] + list(values.values())
+    function = step.function
+
+    def epoch():
+        result = function(*args)
+        update(result[1:])
+        return result[0]
+
+    return epoch
+
+
+def _clipped(update: Callable, max_norm: float | None) -> Callable:
+    """``update``, first scaling the gradients to a joint norm of at most
+    ``max_norm``, as ``torch.nn.utils.clip_grad_norm_`` does."""
+    if not max_norm:
+        return update
+
+    def clipped(gradients):
+        norm = math.sqrt(sum(float(np.vdot(g, g)) for g in gradients))
+        scale = max_norm / (norm + 1e-6)
+        if scale < 1:
+            gradients = [g * scale for g in gradients]
+        update(gradients)
+
+    return clipped
+
+
+def _checkpoints(epochs: int, every: int) -> list[int]:
+    """The epochs after which progress is reported: multiples, and the last."""
+    every = max(1, every)
+    marks = list(range(every, epochs, every))
+    return marks + [epochs] if epochs else []
+
+
+def _check_finite(loss, epoch: int) -> None:
+    if not math.isfinite(float(loss)):
+        raise DivergedError(
+            f"training diverged: the loss is {float(loss)} at epoch {epoch}; "
+            f"try a smaller --lr"
+        )
+
+
+def _optimizer(settings: Settings, parameters: list[np.ndarray]):
+    options = {}
+    if settings.momentum:
+        if settings.optimizer != "sgd":
+            raise InputError("--momentum applies to --optimizer sgd only")
+        options["momentum"] = settings.momentum
+    return make_optimizer(settings.optimizer, parameters, settings.lr, **options)
+
+
+def _dtype(name: str):
+    if name not in ("float32", "float64"):
+        raise InputError(f"--dtype must be float32 or float64, got {name!r}")
+    return np.dtype(name)
+
+
+def _cast(array: np.ndarray, dtype) -> np.ndarray:
+    """Floating data in the training precision; integer labels stay."""
+    array = np.asarray(array)
+    if np.issubdtype(array.dtype, np.floating):
+        return array.astype(dtype)
+    return array
+
+
+def _built_for(model: Model, rows: int) -> Model:
+    """``model``, or the same model built for data of ``rows`` rows."""
+    if model.graph[model.data[0]].shape[0] == rows:
+        return model
+    return build_model(model.name, batch=rows, **model.options)
+
+
+# Evaluating.
+
+
+def evaluate(model: Model, dataset: Dataset, parameters: dict,
+             dtype: str = "float32") -> Metrics:
+    """The loss on the training data and the accuracy (on the test split
+    when there is one) for the given parameters.
+
+    Returns
+    -------
+    Metrics
+        The loss may be NaN or infinite; nothing checks it here.
+    """
+    loss, outputs = _outputs(model, dataset.train, parameters, dtype)
+    scored = dataset.test if dataset.test is not None else dataset.train
+    if dataset.test is not None:
+        _, outputs = _outputs(model, dataset.test, parameters, dtype)
+    accuracy = spec(model.name).accuracy(outputs, scored)
+    return Metrics(loss, accuracy)
+
+
+def _outputs(model: Model, data: dict, parameters: dict, dtype: str):
+    rows = len(next(iter(data.values())))
+    built = _built_for(model, rows)
+    function = compile_outputs(built)
+    args = [_cast(data[k], _dtype(dtype)) for k in built.data]
+    args += [np.asarray(parameters[k], dtype=dtype) for k in built.parameters]
+    with np.errstate(all="ignore"):
+        loss, *values = function(*args)
+    return float(loss), dict(zip(built.outputs, values))
+
+
+# Files.
+
+
+def check_writable(path: str, option: str) -> None:
+    """Fail now, not after training, when ``path`` cannot be written.
+
+    Raises
+    ------
+    RunError
+        When the folder does not exist or is not writable, or ``path`` is a
+        folder.
+    """
+    target = pathlib.Path(path)
+    folder = target.parent if str(target.parent) else pathlib.Path(".")
+    if target.is_dir():
+        raise RunError(f"{option} {path}: is a folder, not a file")
+    if not folder.is_dir():
+        raise RunError(f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise RunError(f"{option} {path}: the folder {folder} is not writable")
+
+
+@contextlib.contextmanager
+def _replacing(path: str, option: str):
+    """A temporary file next to ``path``, renamed to it on success only.
+
+    Whatever stops the writing (an error, Ctrl-C), no part of a file is
+    left at ``path`` and the temporary file is removed.
+    """
+    target = pathlib.Path(path)
+    folder = target.parent if str(target.parent) else pathlib.Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(
+            dir=folder, prefix=f".{target.name}.", suffix=target.suffix)
+        os.close(handle)
+    except OSError as err:
+        raise RunError(f"{option} {path}: {err.strerror}") from None
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    except OSError as err:
+        raise RunError(f"{option} {path}: {err.strerror}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def save_parameters(path: str, parameters: dict[str, np.ndarray]) -> None:
+    """Write the parameters by name to an ``.npz`` file, atomically.
+
+    Raises
+    ------
+    RunError
+        When the file cannot be written.
+    """
+    with _replacing(path, "--save") as temporary, open(temporary, "wb") as stream:
+        np.savez(stream, **parameters)
+
+
+def load_parameters(path: str, model: Model) -> dict[str, np.ndarray]:
+    """Parameters saved by :func:`save_parameters`, checked against ``model``.
+
+    Returns
+    -------
+    dict
+        Parameter id to array, in ``model.parameters``' order.
+
+    Raises
+    ------
+    InputError
+        When the file is missing or unreadable, or its names or shapes are
+        not the model's.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            loaded = {name: stored[name] for name in stored.files}
+    except OSError as err:
+        raise InputError(f"--load {path}: {err.strerror or err}") from None
+    except ValueError as err:
+        raise InputError(f"--load {path}: not a weights file ({err})") from None
+    expected = model.parameters
+    if set(loaded) != set(expected):
+        raise InputError(
+            f"--load {path}: holds {', '.join(sorted(loaded)) or 'nothing'}, "
+            f"but model {model.name} has {', '.join(sorted(expected))}"
+        )
+    for name, value in expected.items():
+        if loaded[name].shape != value.shape:
+            raise InputError(
+                f"--load {path}: {name} has shape {loaded[name].shape}, but "
+                f"the model's has shape {value.shape} (was it trained with "
+                f"another --hidden?)"
+            )
+    return {name: loaded[name] for name in expected}
+
+
+def plot_losses(losses: np.ndarray, path: str, title: str = "") -> None:
+    """Draw the loss curve to an image file (matplotlib, imported here).
+
+    Raises
+    ------
+    InputError
+        For a file extension matplotlib is not asked to write here.
+    RunError
+        When matplotlib is missing or the file cannot be written.
+    """
+    suffix = pathlib.Path(path).suffix.lower()
+    if suffix not in PLOT_FORMATS:
+        raise InputError(
+            f"--plot {path}: unknown extension; use one of "
+            f"{', '.join(sorted(PLOT_FORMATS))}"
+        )
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib import pyplot
+    except ImportError:
+        raise RunError(
+            "--plot needs matplotlib: pip install 'symgrad[plot]'"
+        ) from None
+    figure, axes = pyplot.subplots(figsize=(6, 4), dpi=100)
+    axes.plot(np.arange(1, len(losses) + 1), losses, linewidth=1)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("loss")
+    axes.set_yscale("log" if np.all(losses > 0) else "linear")
+    axes.set_title(title)
+    axes.grid(True, alpha=0.3)
+    figure.tight_layout()
+    try:
+        with _replacing(path, "--plot") as temporary:
+            figure.savefig(temporary, format=suffix[1:])
+    finally:
+        pyplot.close(figure)
