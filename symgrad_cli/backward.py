@@ -28,7 +28,14 @@ import sympy
 from symgrad_cli import functions as fn
 from symgrad_cli import ops
 from symgrad_cli.graph import Graph
-from symgrad_cli.rules import local_partials, tensor_vjp
+from symgrad_cli.rules import (
+    COTANGENT,
+    contribution_templates,
+    local_partials,
+    rename,
+    split_selection,
+    tensor_vjp,
+)
 
 Operand = str | sympy.Basic
 _NO_MASK: frozenset = frozenset()
@@ -133,6 +140,9 @@ def _contributions(g: Graph, node_id: str, cotangent: _Cotangent,
         return []
     if node.params_op:
         return _tensor_contributions(g, node, cotangent)
+    symbol = _look_through(g, cotangent.value)
+    if isinstance(symbol, sympy.Symbol) and not cotangent.mask:
+        return _templated_contributions(g, node, symbol)
     partials = local_partials(g, node)
     pairs = []
     for input_id, partial in zip(node.inputs, partials):
@@ -145,6 +155,26 @@ def _contributions(g: Graph, node_id: str, cotangent: _Cotangent,
         if g[input_id].shape != ops.shape_of(g, value):
             value = ops.sum_to(g, g.as_node(value), g[input_id].shape)
         pairs.append((input_id, _Cotangent(value, part.mask)))
+    return pairs
+
+
+def _templated_contributions(g: Graph, node, cotangent: sympy.Symbol):
+    """The common case, an unmasked cotangent node: rename cached products."""
+    templates, back = contribution_templates(g, node)
+    back[COTANGENT] = cotangent
+    pairs = []
+    for input_id, (conditions, product) in zip(node.inputs, templates):
+        if product == 0 or _is_boolean(g[input_id]):
+            continue
+        value = rename(product, back)
+        mask = frozenset(rename(c, back) for c in conditions)
+        if mask:
+            condition = sympy.And(*sorted(mask, key=sympy.default_sort_key))
+            value = fn.where(condition, value, 0)
+        value = g.from_expr(value, "mul")
+        if g[input_id].shape != ops.shape_of(g, value):
+            value = ops.sum_to(g, g.as_node(value), g[input_id].shape)
+        pairs.append((input_id, _Cotangent(value, mask)))
     return pairs
 
 
@@ -167,31 +197,6 @@ def _product(g: Graph, cotangent: _Cotangent, partial: sympy.Expr) -> _Cotangent
         condition = sympy.And(*sorted(mask, key=sympy.default_sort_key))
         value = fn.where(condition, value, 0)
     return _Cotangent(g.from_expr(value, "mul"), mask)
-
-
-def split_selection(partial: sympy.Expr) -> tuple[list, sympy.Expr]:
-    """Split ``partial`` into conditions and the rest.
-
-    ``partial == where(all conditions, rest, 0)``: the factors that select
-    (``where(c, a, 0)``, ``where(c, 0, b)``, and ``step(u)`` where
-    ``step(0) = 0``) become conditions.
-    """
-    conditions = []
-    rest = []
-    pending = list(sympy.Mul.make_args(partial))
-    while pending:
-        factor = pending.pop()
-        if isinstance(factor, fn.where) and factor.args[2] == 0:
-            conditions.append(factor.args[0])
-            pending.extend(sympy.Mul.make_args(factor.args[1]))
-        elif isinstance(factor, fn.where) and factor.args[1] == 0:
-            conditions.append(sympy.Not(factor.args[0]))
-            pending.extend(sympy.Mul.make_args(factor.args[2]))
-        elif isinstance(factor, fn.step) and fn.current_kinks().step_at_zero == 0:
-            conditions.append(factor.args[0] > 0)
-        else:
-            rest.append(factor)
-    return conditions, sympy.Mul(*rest)
 
 
 def _look_through(g: Graph, value: Operand) -> sympy.Expr:

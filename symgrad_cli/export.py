@@ -38,7 +38,10 @@ class LanguagePrinter(StrPrinter):
         return "pi"
 
     def _print_Float(self, expr):
-        return repr(float(expr))
+        number = float(expr)
+        if math.isfinite(number) and number != 0 or expr.is_zero:
+            return repr(number)
+        return super()._print_Float(expr)  # 1e999: beyond float64, exact
 
     def _print_Function(self, expr):
         name = fn.PRINTED_NAME.get(type(expr), expr.func.__name__)
@@ -88,8 +91,9 @@ class LanguagePrinter(StrPrinter):
                 f"{self._print(b)})")
 
     def _as_step(self, c, a, b):
-        """``where(u > 0, a, 0)`` is ``a*step(u)`` when ``step(0)`` is 0."""
-        if self.kinks.step_at_zero != 0 or b != 0:
+        """``where(u > 0, a, 0)`` is ``a*step(u)`` when ``step(0)`` is 0 and
+        ``a`` a number (else ``a`` may be NaN where it is not selected)."""
+        if self.kinks.step_at_zero != 0 or b != 0 or not a.is_number:
             return None
         if isinstance(c, sympy.StrictGreaterThan):
             return a * fn.step(c.lhs - c.rhs)
@@ -204,14 +208,18 @@ def _resolve(expr, condition, holds: bool):
 
 
 def as_steps(expr):
-    """``where(u > 0, a, 0)`` written ``a*step(u)`` where ``step(0)`` is 0."""
+    """``where(u > 0, c, 0)`` written ``c*step(u)`` where ``step(0)`` is 0.
+
+    Only for a number ``c``: ``log(x)*step(x)`` would be NaN at ``x = -1``,
+    where ``where(x > 0, log(x), 0)`` is 0.
+    """
     if fn.current_kinks().step_at_zero != 0:
         return expr
 
     def to_step(e):
         c, a, b = e.args
-        if b != 0 or not isinstance(c, (sympy.StrictGreaterThan,
-                                        sympy.StrictLessThan)):
+        if b != 0 or not a.is_number or not isinstance(
+                c, (sympy.StrictGreaterThan, sympy.StrictLessThan)):
             return e
         u = c.lhs - c.rhs if isinstance(c, sympy.StrictGreaterThan) else c.rhs - c.lhs
         return a * fn.step(u)

@@ -57,7 +57,11 @@ def shape_of(g: Graph, value: Operand) -> tuple[int, ...]:
 def elementwise(g: Graph, op: str, build, *operands: Operand) -> Operand:
     """The node ``build(*symbols)``, after the stable-form rewrites."""
     args = [g._operand(v) for v in operands]
+    if build is operator.pow and all(a.is_Rational for a in args):
+        args = _powers_in_float(*args)
     expr = build(*args)
+    if expr.is_Rational:
+        return tame(expr)
     if not expr.free_symbols and _not_real(expr):
         # (-8)^(1/3), tan(pi/2), log(0): sympy's value is not real.  Keep
         # the expression, unevaluated, in a node of its own so that float64
@@ -69,6 +73,33 @@ def elementwise(g: Graph, op: str, build, *operands: Operand) -> Operand:
         if stable is not None:
             return stable
     return g.from_expr(expr, op)
+
+
+#: Exact numbers with more digits than this become floats: float64 cannot
+#: tell them apart, and printing or powering them exactly takes forever.
+MAX_EXACT_DIGITS = 300
+
+
+def tame(number: sympy.Rational) -> sympy.Number:
+    """``number``, or a 17-digit float when it is too long to keep exact."""
+    p, q = number.as_numer_denom()
+    if len(str(abs(int(p))) if abs(p) < 10**400 else "x" * 400) > MAX_EXACT_DIGITS \
+            or abs(q) > 10**MAX_EXACT_DIGITS:
+        return sympy.Float(number, 17)
+    return number
+
+
+def _powers_in_float(base: sympy.Rational, exponent: sympy.Rational):
+    """Operands of an exact power, made floats when the result is huge.
+
+    ``9^9^9`` has 369 million digits; its float is what evaluation sees.
+    """
+    import math
+
+    magnitude = abs(float(exponent)) * abs(math.log10(abs(float(base)) or 1))
+    if magnitude > MAX_EXACT_DIGITS:
+        return sympy.Float(base, 17), sympy.Float(exponent, 17)
+    return base, exponent
 
 
 def _not_real(expr: sympy.Basic) -> bool:

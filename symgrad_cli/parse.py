@@ -202,6 +202,10 @@ class _Builder:
         text = str(token)
         if any(c in text for c in ".eE"):
             return sympy.Float(text, 17)
+        if len(text) > ops.MAX_EXACT_DIGITS:
+            # Too long to keep exact (and to convert with int()): a float.
+            digits = text.lstrip("0")
+            return sympy.Float(f"{digits[0]}.{digits[1:20]}e{len(digits) - 1}", 17)
         return sympy.Integer(text)
 
     def name(self, children):
@@ -311,7 +315,7 @@ def _unexpected_character(text: str, err) -> ParseError:
 
 def _unexpected_token(text: str, err) -> ParseError:
     token = err.token
-    column = token.start_pos if token.start_pos is not None else len(text)
+    column = len(text) if token.type == "$END" else token.start_pos
     expected = sorted({_READABLE.get(t, repr(t)) for t in err.expected})
     found = "end of input" if token.type == "$END" else repr(str(token))
     message = f"unexpected {found}; expected {', '.join(expected)}"

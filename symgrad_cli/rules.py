@@ -26,7 +26,11 @@ from symgrad_cli.graph import Graph, Node
 PLACEHOLDERS = [sympy.Symbol(f"_{i}", real=True) for i in range(64)]
 OUTPUT = sympy.Symbol("_out", real=True)
 
+#: Stands for a node's cotangent in the cached contribution templates.
+COTANGENT = sympy.Symbol("_ct", real=True)
+
 _partials_cache: dict[tuple, list[sympy.Expr]] = {}
+_products_cache: dict[tuple, list[tuple]] = {}
 
 
 def local_partials(g: Graph, node: Node) -> list[sympy.Expr]:
@@ -49,12 +53,67 @@ def local_partials(g: Graph, node: Node) -> list[sympy.Expr]:
     return [rename(d, back) for d in _partials_cache[key]]
 
 
+def contribution_templates(g: Graph, node: Node) -> tuple[list, dict]:
+    """Per input of ``node``: the conditions that select it and the product
+    ``COTANGENT * partial``, both over placeholders; and the renaming back.
+
+    The products are derived (and split by :func:`split_selection`) once per
+    kind of node; instantiating one is a renaming, with no sympy evaluation.
+    """
+    symbols = [g[i].symbol for i in node.inputs]
+    if len(symbols) > len(PLACEHOLDERS):
+        _extend_placeholders(len(symbols))
+    placeholders = PLACEHOLDERS[: len(symbols)]
+    template = rename(node.expr, dict(zip(symbols, placeholders)))
+    key = (template, fn.current_kinks().name)
+    if key not in _products_cache:
+        if key not in _partials_cache:
+            _partials_cache[key] = [_partial(template, p) for p in placeholders]
+        _products_cache[key] = [
+            _split_product(d) for d in _partials_cache[key]
+        ]
+    back = dict(zip(placeholders, symbols))
+    back[OUTPUT] = node.symbol
+    return _products_cache[key], back
+
+
+def _split_product(partial: sympy.Expr) -> tuple[list, sympy.Expr]:
+    conditions, rest = split_selection(partial)
+    return conditions, COTANGENT * rest
+
+
+def split_selection(partial: sympy.Expr) -> tuple[list, sympy.Expr]:
+    """Split ``partial`` into conditions and the rest.
+
+    ``partial == where(all conditions, rest, 0)``: the factors that select
+    (``where(c, a, 0)``, ``where(c, 0, b)``, and ``step(u)`` where
+    ``step(0) = 0``) become conditions.
+    """
+    conditions = []
+    rest = []
+    pending = list(sympy.Mul.make_args(partial))
+    while pending:
+        factor = pending.pop()
+        if isinstance(factor, fn.where) and factor.args[2] == 0:
+            conditions.append(factor.args[0])
+            pending.extend(sympy.Mul.make_args(factor.args[1]))
+        elif isinstance(factor, fn.where) and factor.args[1] == 0:
+            conditions.append(sympy.Not(factor.args[0]))
+            pending.extend(sympy.Mul.make_args(factor.args[2]))
+        elif isinstance(factor, fn.step) and fn.current_kinks().step_at_zero == 0:
+            conditions.append(factor.args[0] > 0)
+        else:
+            rest.append(factor)
+    return conditions, sympy.Mul(*rest)
+
+
 def rename(expr: sympy.Basic, mapping: dict) -> sympy.Basic:
     """``expr`` with symbols renamed by ``mapping``, without re-evaluating.
 
-    Renaming symbols cannot make an expression simpler, and skipping sympy's
-    evaluation (``sin`` looks for multiples of pi) is what keeps a chain of
-    20,000 nodes fast.  Expressions here are a node's, so small.
+    Renaming one symbol to another cannot make an expression simpler, and
+    skipping sympy's evaluation (``sin`` looks for multiples of pi, ``Mul``
+    sorts and combines) is what keeps a chain of 20,000 nodes fast.  The
+    expressions are a node's, so small.
     """
     if expr in mapping:
         return mapping[expr]
@@ -63,6 +122,15 @@ def rename(expr: sympy.Basic, mapping: dict) -> sympy.Basic:
     args = tuple(rename(a, mapping) for a in expr.args)
     if args == expr.args:
         return expr
+    return _rebuild(expr, args)
+
+
+def _rebuild(expr: sympy.Basic, args: tuple) -> sympy.Basic:
+    if isinstance(expr, (sympy.Add, sympy.Mul)):
+        return type(expr)._from_args(args)
+    if isinstance(expr, sympy.Function) and not isinstance(
+            expr, sympy.core.function.AppliedUndef):
+        return sympy.Basic.__new__(type(expr), *args)
     try:
         return expr.func(*args, evaluate=False)
     except TypeError:
