@@ -103,9 +103,16 @@ class ModelSpec:
         from the model's ``outputs`` evaluated on ``data``.
     defaults : dict
         Training defaults: ``epochs``, ``optimizer``, ``lr`` (a dict by
-        optimizer) and ``batch_size`` (None for the whole data set).
+        optimizer) and ``batch_size`` (None for the whole data set); and
+        optionally ``clip`` (a gradient norm) and ``report_every`` (epochs
+        between progress lines).
     description : str
         One line for ``--help``.
+    extras : callable, optional
+        ``extras(parameters) -> dict``: further final results of a trained
+        model, shown after the loss (the RNN's vocabulary and a sample).
+    show_accuracy : bool
+        Whether the final report shows the accuracy.
     """
 
     build: Callable[..., Model]
@@ -113,6 +120,8 @@ class ModelSpec:
     accuracy: Callable[[dict, dict], float]
     defaults: dict
     description: str = ""
+    extras: Callable[[dict], dict] | None = None
+    show_accuracy: bool = True
 
 
 # Layers.

@@ -26,7 +26,7 @@ import pathlib
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -99,6 +99,9 @@ class Result:
         The loss of each epoch, as computed during that epoch.
     parameters : dict
         The final parameters, by id.
+    accuracies : numpy.ndarray
+        With ``score=True``: the accuracy after each report (on the test
+        split when there is one); otherwise empty.
     """
 
     loss: float
@@ -107,6 +110,7 @@ class Result:
     seconds: float
     losses: np.ndarray
     parameters: dict[str, np.ndarray]
+    accuracies: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 # Compiling.
@@ -149,7 +153,9 @@ def step_source(model: Model) -> str:
 def train(model: Model, dataset: Dataset, settings: Settings,
           progress: Callable[[int, float], None] | None = None,
           report_every: int = 1000,
-          parameters: dict[str, np.ndarray] | None = None) -> Result:
+          parameters: dict[str, np.ndarray] | None = None,
+          score: bool = False,
+          on_batch: Callable[[int, int], None] | None = None) -> Result:
     """Train ``model`` on ``dataset`` and evaluate it.
 
     Parameters
@@ -165,6 +171,12 @@ def train(model: Model, dataset: Dataset, settings: Settings,
     report_every : int
     parameters : dict, optional
         Starting values (default: the model's initial ones).
+    score : bool
+        Also measure the accuracy at every report (on the test split when
+        there is one), passed to ``progress`` as a third argument and kept
+        in ``Result.accuracies``.  Its time is not training time.
+    on_batch : callable, optional
+        Called as ``on_batch(done, batches)`` after each minibatch step.
 
     Returns
     -------
@@ -183,26 +195,33 @@ def train(model: Model, dataset: Dataset, settings: Settings,
     data = {k: _cast(v, dtype) for k, v in dataset.train.items()}
     optimizer = _optimizer(settings, list(values.values()))
     update = _clipped(optimizer.step, settings.clip)
-    epoch = _epoch_function(model, data, values, update, settings)
+    epoch = _epoch_function(model, data, values, update, settings, on_batch)
+    scorer = _scorer(model, dataset, values, settings.dtype) if score else None
     losses: list[float] = []
-    start = time.perf_counter()
+    accuracies: list[float] = []
+    seconds = 0.0
     with np.errstate(all="ignore"):
         for stop in _checkpoints(settings.epochs, report_every):
+            start = time.perf_counter()
             for _ in range(len(losses), stop):
                 losses.append(epoch())
+            seconds += time.perf_counter() - start
             _check_finite(losses[-1], stop)
+            scores = (scorer(),) if scorer else ()
+            accuracies.extend(scores)
             if progress is not None:
-                progress(stop, float(losses[-1]))
-    seconds = time.perf_counter() - start
+                progress(stop, float(losses[-1]), *scores)
     metrics = evaluate(model, dataset, values, settings.dtype)
     if settings.epochs:
         _check_finite(metrics.loss, settings.epochs)
     return Result(metrics.loss, metrics.accuracy, settings.epochs, seconds,
-                  np.asarray(losses, dtype=np.float64), values)
+                  np.asarray(losses, dtype=np.float64), values,
+                  np.asarray(accuracies, dtype=np.float64))
 
 
 def _epoch_function(model: Model, data: dict, values: dict, update,
-                    settings: Settings) -> Callable[[], float]:
+                    settings: Settings,
+                    on_batch: Callable | None = None) -> Callable[[], float]:
     """A function running one epoch and returning its loss."""
     rows = len(next(iter(data.values())))
     size = settings.batch_size or rows
@@ -214,6 +233,8 @@ def _epoch_function(model: Model, data: dict, values: dict, update,
     arrays = [data[k] for k in model.data]
     parameters = list(values.values())
 
+    batches = -(-rows // size)
+
     def epoch() -> float:
         order = shuffle.permutation(rows)
         total = 0.0
@@ -222,6 +243,8 @@ def _epoch_function(model: Model, data: dict, values: dict, update,
             result = steps[len(chosen)](*[a[chosen] for a in arrays], *parameters)
             update(result[1:])
             total += float(result[0]) * len(chosen)
+            if on_batch is not None:
+                on_batch(begin // size + 1, batches)
         return total / rows
 
     return epoch
@@ -302,6 +325,26 @@ def _built_for(model: Model, rows: int) -> Model:
 
 
 # Evaluating.
+
+
+def _scorer(model: Model, dataset: Dataset, parameters: dict,
+            dtype: str) -> Callable[[], float]:
+    """The accuracy of the current ``parameters``, compiled once.
+
+    Scored on the test split when there is one, else on the training data.
+    """
+    scored = dataset.test if dataset.test is not None else dataset.train
+    built = _built_for(model, len(next(iter(scored.values()))))
+    function = compile_outputs(built).function
+    data = [_cast(scored[k], _dtype(dtype)) for k in built.data]
+    arrays = [parameters[k] for k in built.parameters]
+    accuracy = spec(model.name).accuracy
+
+    def score() -> float:
+        _, *values = function(*data, *arrays)
+        return accuracy(dict(zip(built.outputs, values)), scored)
+
+    return score
 
 
 def evaluate(model: Model, dataset: Dataset, parameters: dict,
@@ -429,8 +472,11 @@ def load_parameters(path: str, model: Model) -> dict[str, np.ndarray]:
     return {name: loaded[name] for name in expected}
 
 
-def plot_losses(losses: np.ndarray, path: str, title: str = "") -> None:
+def plot_losses(losses: np.ndarray, path: str, title: str = "",
+                accuracies: np.ndarray | None = None) -> None:
     """Draw the loss curve to an image file (matplotlib, imported here).
+
+    With ``accuracies`` (one per epoch), a second panel draws them.
 
     Raises
     ------
@@ -454,16 +500,31 @@ def plot_losses(losses: np.ndarray, path: str, title: str = "") -> None:
         raise RunError(
             "--plot needs matplotlib: pip install 'symgrad[plot]'"
         ) from None
-    figure, axes = pyplot.subplots(figsize=(6, 4), dpi=100)
+    panels = 1 if accuracies is None or not len(accuracies) else 2
+    figure, panes = pyplot.subplots(1, panels, figsize=(6 * panels, 4), dpi=100,
+                                    squeeze=False)
+    axes = panes[0][0]
     axes.plot(np.arange(1, len(losses) + 1), losses, linewidth=1)
     axes.set_xlabel("epoch")
     axes.set_ylabel("loss")
     axes.set_yscale("log" if np.all(losses > 0) else "linear")
     axes.set_title(title)
     axes.grid(True, alpha=0.3)
+    if panels == 2:
+        _plot_accuracies(panes[0][1], accuracies, len(losses))
     figure.tight_layout()
     try:
         with _replacing(path, "--plot") as temporary:
             figure.savefig(temporary, format=suffix[1:])
     finally:
         pyplot.close(figure)
+
+
+def _plot_accuracies(axes, accuracies: np.ndarray, epochs: int) -> None:
+    """Accuracies measured at evenly spaced reports, the last at ``epochs``."""
+    every = epochs / len(accuracies)
+    axes.plot(every * np.arange(1, len(accuracies) + 1), accuracies,
+              linewidth=1, marker=".", color="tab:green")
+    axes.set_xlabel("epoch")
+    axes.set_ylabel("test accuracy")
+    axes.grid(True, alpha=0.3)
