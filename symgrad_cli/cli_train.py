@@ -73,7 +73,7 @@ def train(model, epochs, lr, optimizer, momentum, batch_size, seed, hidden,
     dataset = spec.dataset()
     network = models.build_model(model, seed, batch=dataset.size, **options)
     if show_step:
-        click.echo(training.step_source(network), nl=False)
+        click.echo(training.step_source(network, dtype), nl=False)
         return
     settings = _settings(spec.defaults, epochs, lr, optimizer, momentum,
                          batch_size, seed, dtype)

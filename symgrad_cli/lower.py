@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Callable
@@ -70,20 +71,46 @@ _RELATIONS = {
 
 
 class _Printer:
-    """numpy source for a node's (small) sympy expression."""
+    """numpy source for a node's (small) sympy expression.
 
-    def __init__(self, names: dict[sympy.Symbol, str], kinks: fn.Kinks):
+    With a ``dtype``, every number is written as a named 0-d array of that
+    type (``k0``), defined once before the function: numpy combines two
+    arrays about twice as fast as an array and a Python number, which it
+    must convert on every call, and the result keeps the dtype.
+    """
+
+    def __init__(self, names: dict[sympy.Symbol, str], kinks: fn.Kinks,
+                 dtype: str | None = None):
         self.names = names
         self.kinks = kinks
+        self.dtype = dtype
+        self.literals: dict[str, str] = {}
+
+    def literal(self, value) -> str:
+        """A number in the source: written out, or a typed constant's name."""
+        text = _number(value)
+        if self.dtype is None:
+            return text
+        if text not in self.literals:
+            self.literals[text] = f"k{len(self.literals)}"
+        return self.literals[text]
+
+    def definitions(self) -> list[str]:
+        """The lines defining the typed constants."""
+        if not self.literals:
+            return []
+        return [f"# Numbers as 0-d {self.dtype} arrays (see lower._Printer)."] + [
+            f"{name} = np.asarray({text}, dtype={self.dtype!r})"
+            for text, name in self.literals.items()]
 
     def __call__(self, expr) -> str:
         if isinstance(expr, sympy.Symbol):
             return self.names[expr]
         if expr.is_Number or expr in (sympy.pi, sympy.E):
-            return _number(expr)
+            return self.literal(expr)
         if expr.is_number and not expr.has(sympy.Symbol):
             try:
-                return _number(expr)
+                return self.literal(expr)
             except TypeError:
                 pass  # complex in sympy (an unevaluated (-8)^(1/3)): below
         return self.structure(expr)
@@ -111,7 +138,7 @@ class _Printer:
         # each saved operator is a numpy call saved.
         content, rest = expr.primitive()
         if content != 1 and isinstance(rest, sympy.Add):
-            return f"({_number(content)} * {self._Add(rest)})"
+            return f"({self.literal(content)} * {self._Add(rest)})"
         terms = sorted(expr.args, key=_is_negative)
         text = self(terms[0]) if not _is_negative(terms[0]) else \
             f"-{self(-terms[0])}"
@@ -129,10 +156,10 @@ class _Printer:
             if exponent.is_Number and exponent.is_negative and not factor.is_Number:
                 denominator.append(self(base ** -exponent))
             elif factor == -1:
-                numerator.insert(0, "-1")
+                numerator.insert(0, self.literal(-1))
             else:
                 numerator.append(self(factor))
-        text = " * ".join(numerator) or "1"
+        text = " * ".join(numerator) or self.literal(1)
         if denominator:
             text = f"{text} / ({' * '.join(denominator)})"
         return f"({text})"
@@ -142,7 +169,7 @@ class _Printer:
         if exponent == sympy.Rational(1, 2):
             return f"np.sqrt({self(base)})"
         if exponent == -1:
-            return f"(1 / {self(base)})"
+            return f"({self.literal(1)} / {self(base)})"
         if exponent == 2:
             b = self(base)
             return f"({b} * {b})"
@@ -160,18 +187,29 @@ class _Printer:
         # x > 0 rather than x > 0.0: numpy compares a float array with a
         # Python int faster than with a Python float, and a comparison's
         # result is boolean whatever its operands' types.
-        if expr.is_Integer:
+        if expr.is_Integer and self.dtype is None:
             return str(int(expr))
         return self(expr)
 
     def _relu(self, expr):
-        return f"np.maximum({self(expr.args[0])}, 0)"
+        return f"np.maximum({self(expr.args[0])}, {self._zero()})"
 
     def _softplus(self, expr):
-        return f"np.logaddexp(0, {self(expr.args[0])})"
+        return f"np.logaddexp({self._zero()}, {self(expr.args[0])})"
+
+    def _sigmoid(self, expr):
+        # exp(-softplus(-x)), as the _sigmoid helper, spelled out so that
+        # its zero is a typed constant too.
+        if self.dtype is None:
+            return f"_sigmoid({self(expr.args[0])})"
+        return f"np.exp(-np.logaddexp({self._zero()}, -{self(expr.args[0])}))"
+
+    def _zero(self) -> str:
+        return "0" if self.dtype is None else self.literal(0)
 
     def _step(self, expr):
-        return f"np.heaviside({self(expr.args[0])}, {_number(self.kinks.step_at_zero)})"
+        at_zero = self.literal(self.kinks.step_at_zero)
+        return f"np.heaviside({self(expr.args[0])}, {at_zero})"
 
     def _And(self, expr):
         return "(" + " & ".join(map(self, expr.args)) + ")"
@@ -278,6 +316,17 @@ def _lower_sum_to(node: Node, args: list[str], source: tuple) -> str:
     return f"{total}.reshape({shape!r})" if leading else total
 
 
+def _line_into(node: Node, args: list[str], source: tuple, out: str):
+    """``node``'s line writing its value into the array ``out``, or None."""
+    if node.op == "matmul":
+        return f"np.matmul({args[0]}, {args[1]}, out={out})"
+    line = _lower_sum(node, args) if node.op == "sum" else \
+        _lower_sum_to(node, args, source)
+    if not line.startswith("np.add.reduce(") or ".reshape(" in line:
+        return None
+    return f"{line[:-1]}, out={out})"
+
+
 def _lower_transpose(node: Node, args: list[str]) -> str:
     if not node.params:
         return f"{args[0]}.T"
@@ -307,7 +356,8 @@ HELPERS: dict[str, object] = {
 
 def lower(g: Graph, outputs: list, inputs: list[str] | None = None,
           checks: bool = False, kinks: str | None = None,
-          name: str = "evaluate") -> Lowered:
+          name: str = "evaluate", dtype: str | None = None,
+          into: list[int] = ()) -> Lowered:
     """Compile the nodes ``outputs`` need into one numpy function.
 
     Parameters
@@ -321,6 +371,15 @@ def lower(g: Graph, outputs: list, inputs: list[str] | None = None,
         Warn about NaN, infinities and kinks as values are computed.
     kinks : str, optional
         The convention for ``step(0)`` (default: the one in force).
+    dtype : str, optional
+        The floating type the function will be called with (``"float32"``):
+        its numbers then become constants of that type.  By default they
+        are Python floats.
+    into : list of int
+        Positions of outputs the function writes into arrays it is given,
+        as extra parameters after the inputs (``o0``, ``o1``, ...), in this
+        order; it returns those arrays.  A matrix product or a sum writes
+        there directly (``out=``), anything else is copied in.
 
     Returns
     -------
@@ -336,12 +395,15 @@ def lower(g: Graph, outputs: list, inputs: list[str] | None = None,
     if inputs is None:
         inputs = [n for n in needed if g[n].op == "input"]
     names = {g[n].symbol: f"v{i}" for i, n in enumerate(needed)}
-    printer = _Printer(names, convention)
+    printer = _Printer(names, convention, dtype)
     constants = {}
     # An input no output needs (perhaps not even in the graph) is accepted
     # and ignored.
     params = [names[g[n].symbol] if n in g.nodes and g[n].symbol in names
               else f"unused{i}" for i, n in enumerate(inputs)]
+    destinations = {position: f"o{i}" for i, position in enumerate(into)}
+    direct = _direct_writes(g, outputs, destinations)
+    params += list(destinations.values())
     lines = [f"def {name}({', '.join(params)}):"]
     for node_id in needed:
         node = g[node_id]
@@ -350,21 +412,46 @@ def lower(g: Graph, outputs: list, inputs: list[str] | None = None,
             if node_id not in inputs:
                 raise InputError(f"no value for the variable {node_id}")
             continue
-        lines.append(f"    {target} = {_line(node, g, printer, constants)}"
-                     f"  # {node_id}")
+        line = _line(node, g, printer, constants, direct.get(node_id))
+        lines.append(f"    {target} = {line}  # {node_id}")
         if checks:
             lines.extend(_checks(node, g, target, names, convention))
     returned = [names[g[o].symbol] if isinstance(o, str) else printer(o)
                 for o in outputs]
+    for position, out in destinations.items():
+        if direct.get(outputs[position]) != out:
+            lines.append(f"    {out}[...] = {returned[position]}")
+        returned[position] = out
     lines.append(f"    return ({', '.join(returned)}{',' if returned else ''})")
-    source = "\n".join(lines) + "\n"
+    source = "\n".join(printer.definitions() + lines) + "\n"
     check = functools.partial(_check, graph=g)
     namespace = dict(HELPERS, _check=check, _kink=_kink, **constants)
     exec(compile(source, f"<symgrad {name}>", "exec"), namespace)
     return Lowered(source, list(inputs), list(outputs), namespace[name])
 
 
-def _line(node: Node, g: Graph, printer: _Printer, constants: dict) -> str:
+def _direct_writes(g: Graph, outputs: list, destinations: dict) -> dict:
+    """Output nodes whose own line can write into their destination."""
+    direct = {}
+    for position, out in destinations.items():
+        output = outputs[position]
+        if isinstance(output, str) and output not in direct and \
+                g[output].op in _WRITES_INTO:
+            direct[output] = out
+    return direct
+
+
+#: Tensor ops whose line can take numpy's ``out=``.
+_WRITES_INTO = {"matmul", "sum", "sum_to"}
+
+
+def _line(node: Node, g: Graph, printer: _Printer, constants: dict,
+          out: str | None = None) -> str:
+    if out is not None:
+        args = [printer.names[g[i].symbol] for i in node.inputs]
+        line = _line_into(node, args, g[node.inputs[0]].shape, out)
+        if line is not None:
+            return line
     if node.op == "constant":
         if node.value is not None:
             constants[f"c_{node.id}"] = node.value
@@ -474,5 +561,9 @@ def standalone_source(lowered: Lowered, labels: list[str]) -> str:
     parts.append(lowered.source)
     params = ", ".join(f"{n}=..." for n in lowered.inputs)
     parts.append(f"# Returns (value, {', '.join('d/d' + k for k in labels)}).")
-    parts.append(f"# Call as: {lowered.source.split('(')[0][4:]}({params})")
+    name, signature = re.search(r"^def (\w+)\((.*)\):$", lowered.source,
+                                re.MULTILINE).groups()
+    receivers = signature.split(", ")[len(lowered.inputs):]
+    params = ", ".join([params] + [f"{o}=..." for o in receivers if o])
+    parts.append(f"# Call as: {name}({params})")
     return "\n".join(parts) + "\n"

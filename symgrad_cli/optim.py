@@ -56,13 +56,19 @@ class SGD:
         self.weight_decay = float(weight_decay)
         self.nesterov = nesterov
         self.buffers: list[np.ndarray | None] = [None] * len(self.parameters)
+        self.plain = not momentum and not weight_decay
+        # The rate as a 0-d array of each parameter's type: numpy multiplies
+        # two arrays faster than an array and a Python float.
+        with np.errstate(over="ignore"):  # a rate beyond float32 diverges
+            self.rates = [np.asarray(self.lr, dtype=p.dtype)
+                          for p in self.parameters]
 
     def step(self, gradients: Sequence) -> None:
         """Update every parameter from its gradient (an array or a number)."""
-        if not self.momentum and not self.weight_decay:
-            lr = self.lr
-            for parameter, gradient in zip(self.parameters, gradients):
-                parameter -= lr * gradient
+        if self.plain:
+            for parameter, gradient, rate in zip(self.parameters, gradients,
+                                                 self.rates):
+                parameter -= rate * gradient
             return
         for i, (parameter, gradient) in enumerate(zip(self.parameters, gradients)):
             parameter -= self.lr * self._direction(i, parameter, gradient)

@@ -20,6 +20,7 @@ so the command line, a notebook or a test each show it their own way.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import pathlib
@@ -116,11 +117,16 @@ class Result:
 # Compiling.
 
 
-def compile_step(model: Model, name: str = "step") -> lower.Lowered:
+def compile_step(model: Model, dtype: str | None = None,
+                 name: str = "step", receive: bool = False) -> lower.Lowered:
     """One numpy function: ``step(*data, *parameters) -> (loss, *gradients)``.
 
     The gradients come in the order of ``model.parameters``.  The graph is
     simplified first, and only the nodes these outputs need are computed.
+    With a ``dtype`` (``"float32"``), the function's constants have that
+    type, so it computes in that precision throughout.  With ``receive``,
+    it takes one more array per parameter, after the parameters, and
+    writes each gradient into it (a matrix product or a sum directly).
 
     Returns
     -------
@@ -128,23 +134,28 @@ def compile_step(model: Model, name: str = "step") -> lower.Lowered:
         Callable; its ``source`` is the generated code.
     """
     outputs = [model.loss, *(model.gradients[p] for p in model.parameters)]
-    return _compiled(model, outputs, name)
+    into = list(range(1, len(outputs))) if receive else []
+    return _compiled(model, outputs, name, dtype, into)
 
 
-def compile_outputs(model: Model) -> lower.Lowered:
+def compile_outputs(model: Model, dtype: str | None = None) -> lower.Lowered:
     """``evaluate(*data, *parameters) -> (loss, *model.outputs values)``."""
-    return _compiled(model, [model.loss, *model.outputs.values()], "evaluate")
+    outputs = [model.loss, *model.outputs.values()]
+    return _compiled(model, outputs, "evaluate", dtype)
 
 
-def _compiled(model: Model, outputs: list, name: str) -> lower.Lowered:
+def _compiled(model: Model, outputs: list, name: str, dtype: str | None,
+              into: list[int] = ()) -> lower.Lowered:
     graph, outputs = rewrite.simplify(model.graph, outputs)
     inputs = [*model.data, *model.parameters]
-    return lower.lower(graph, outputs, inputs, name=name)
+    return lower.lower(graph, outputs, inputs, name=name, dtype=dtype,
+                       into=into)
 
 
-def step_source(model: Model) -> str:
+def step_source(model: Model, dtype: str | None = None) -> str:
     """The step function's source, runnable on its own (``--show-step``)."""
-    return lower.standalone_source(compile_step(model), list(model.parameters))
+    step = compile_step(model, dtype, receive=True)
+    return lower.standalone_source(step, list(model.parameters))
 
 
 # Training.
@@ -190,12 +201,17 @@ def train(model: Model, dataset: Dataset, settings: Settings,
         For bad settings.
     """
     dtype = _dtype(settings.dtype)
-    values = {k: np.array(v, dtype=dtype)
-              for k, v in (parameters or model.parameters).items()}
+    # Parameters and gradients each live in one flat array, the step
+    # function writing each gradient into its part: the optimizer then
+    # updates every parameter at once, in a few numpy calls.
+    flat, values = _flat_views(parameters or model.parameters, dtype)
+    gradient, receivers = _flat_views(model.parameters, dtype, zeros=True)
     data = {k: _cast(v, dtype) for k, v in dataset.train.items()}
-    optimizer = _optimizer(settings, list(values.values()))
-    update = _clipped(optimizer.step, settings.clip)
-    epoch = _epoch_function(model, data, values, update, settings, on_batch)
+    optimizer = _optimizer(settings, [flat])
+    update = functools.partial(_clipped(optimizer.step, settings.clip),
+                               [gradient])
+    arguments = [*values.values(), *receivers.values()]
+    epoch = _epoch_function(model, data, arguments, update, settings, on_batch)
     scorer = _scorer(model, dataset, values, settings.dtype) if score else None
     losses: list[float] = []
     accuracies: list[float] = []
@@ -215,23 +231,30 @@ def train(model: Model, dataset: Dataset, settings: Settings,
     if settings.epochs:
         _check_finite(metrics.loss, settings.epochs)
     return Result(metrics.loss, metrics.accuracy, settings.epochs, seconds,
-                  np.asarray(losses, dtype=np.float64), values,
+                  np.asarray(losses, dtype=np.float64),
+                  {k: v.copy() for k, v in values.items()},
                   np.asarray(accuracies, dtype=np.float64))
 
 
-def _epoch_function(model: Model, data: dict, values: dict, update,
+def _epoch_function(model: Model, data: dict, arguments: list, update,
                     settings: Settings,
                     on_batch: Callable | None = None) -> Callable[[], float]:
-    """A function running one epoch and returning its loss."""
+    """A function running one epoch and returning its loss.
+
+    ``arguments`` follow the data in each call of the step function (the
+    parameters, then the arrays receiving the gradients); ``update()``
+    applies the gradients.
+    """
     rows = len(next(iter(data.values())))
     size = settings.batch_size or rows
     if size >= rows:
-        return _full_batch(compile_step(model), data, values, update, model)
-    steps = {n: compile_step(_built_for(model, n))
+        step = compile_step(model, settings.dtype, receive=True)
+        return _full_batch(step, data, arguments, update, model)
+    steps = {n: compile_step(_built_for(model, n), settings.dtype, receive=True)
              for n in {size, rows % size} - {0}}
     shuffle = np.random.default_rng([settings.seed, 1])
     arrays = [data[k] for k in model.data]
-    parameters = list(values.values())
+    parameters = list(arguments)
 
     batches = -(-rows // size)
 
@@ -241,7 +264,7 @@ def _epoch_function(model: Model, data: dict, values: dict, update,
         for begin in range(0, rows, size):
             chosen = order[begin:begin + size]
             result = steps[len(chosen)](*[a[chosen] for a in arrays], *parameters)
-            update(result[1:])
+            update()
             total += float(result[0]) * len(chosen)
             if on_batch is not None:
                 on_batch(begin // size + 1, batches)
@@ -250,15 +273,15 @@ def _epoch_function(model: Model, data: dict, values: dict, update,
     return epoch
 
 
-def _full_batch(step, data: dict, values: dict, update, model: Model):
+def _full_batch(step, data: dict, arguments: list, update, model: Model):
     """The epoch of full-batch training: one step, nothing else."""
-    args = [data[k] for k in model.data] + list(values.values())
+    args = [data[k] for k in model.data] + list(arguments)
     function = step.function
 
     def epoch():
-        result = function(*args)
-        update(result[1:])
-        return result[0]
+        loss = function(*args)[0]
+        update()
+        return loss
 
     return epoch
 
@@ -277,6 +300,21 @@ def _clipped(update: Callable, max_norm: float | None) -> Callable:
         update(gradients)
 
     return clipped
+
+
+def _flat_views(arrays: dict, dtype, zeros: bool = False) -> tuple:
+    """One flat array holding ``arrays`` (or zeros of their shapes), and a
+    view of it shaped as each one, by the same keys."""
+    shapes = {k: np.shape(v) for k, v in arrays.items()}
+    sizes = [math.prod(shape) for shape in shapes.values()]
+    flat = np.zeros(sum(sizes), dtype=dtype)
+    views, start = {}, 0
+    for (key, shape), size in zip(shapes.items(), sizes):
+        views[key] = flat[start:start + size].reshape(shape)
+        if not zeros:
+            views[key][...] = arrays[key]
+        start += size
+    return flat, views
 
 
 def _checkpoints(epochs: int, every: int) -> list[int]:
@@ -335,7 +373,7 @@ def _scorer(model: Model, dataset: Dataset, parameters: dict,
     """
     scored = dataset.test if dataset.test is not None else dataset.train
     built = _built_for(model, len(next(iter(scored.values()))))
-    function = compile_outputs(built).function
+    function = compile_outputs(built, dtype).function
     data = [_cast(scored[k], _dtype(dtype)) for k in built.data]
     arrays = [parameters[k] for k in built.parameters]
     accuracy = spec(model.name).accuracy
@@ -368,7 +406,7 @@ def evaluate(model: Model, dataset: Dataset, parameters: dict,
 def _outputs(model: Model, data: dict, parameters: dict, dtype: str):
     rows = len(next(iter(data.values())))
     built = _built_for(model, rows)
-    function = compile_outputs(built)
+    function = compile_outputs(built, dtype)
     args = [_cast(data[k], _dtype(dtype)) for k in built.data]
     args += [np.asarray(parameters[k], dtype=dtype) for k in built.parameters]
     with np.errstate(all="ignore"):

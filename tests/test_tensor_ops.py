@@ -276,3 +276,35 @@ def test_diff_rejects_mismatched_list_shapes():
     with pytest.raises(SystemExit) as exit_:
         main(["diff", "sum(x*y)", "--at", "x=[1,2,3],y=[1,2]"])
     assert exit_.value.code == 2
+
+
+def test_lowering_with_a_dtype_keeps_float32():
+    """With dtype float32 every number is a float32 constant, so a where
+    of constants and a scaled sum stay float32 (Python floats would not)."""
+    g = Graph()
+    x = g.variable("x", (3,))
+    picked = g.from_expr(fn.where(g["x"].symbol > 0, 1, 0) * 3, "where")
+    outputs = [picked, ops.mean(g, x)]
+    function = lower(g, outputs, inputs=[x], dtype="float32")
+    values = function(np.array([-1, 0, 2], dtype=np.float32))
+    assert [np.asarray(v).dtype for v in values] == [np.float32, np.float32]
+    np.testing.assert_array_equal(values[0], [0, 0, 3])
+    assert "k0 = np.asarray(" in function.source
+
+
+def test_lowering_into_given_arrays():
+    """Outputs named by into are written into arrays passed after the
+    inputs: a matmul and a sum with out=, anything else by a copy."""
+    g = Graph()
+    a, b = g.variable("a", (2, 3)), g.variable("b", (3, 2))
+    outputs = [ops.matmul(g, a, b), ops.reduce_sum(g, a, 0), ops.mul(g, a, 2), a]
+    function = lower(g, outputs, inputs=[a, b], into=[0, 1, 2, 3])
+    receivers = [np.empty((2, 2)), np.empty(3), np.empty((2, 3)), np.empty((2, 3))]
+    values = [np.arange(6.).reshape(2, 3), np.ones((3, 2))]
+    returned = function(*values, *receivers)
+    assert all(r is o for r, o in zip(returned, receivers))
+    np.testing.assert_array_equal(receivers[0], values[0] @ values[1])
+    np.testing.assert_array_equal(receivers[1], values[0].sum(0))
+    np.testing.assert_array_equal(receivers[2], 2 * values[0])
+    np.testing.assert_array_equal(receivers[3], values[0])
+    assert "out=o0" in function.source and "out=o1" in function.source

@@ -116,8 +116,11 @@ def test_step_source_runs_on_its_own():
     exec(step_source(model), namespace)
     data = xor_dataset().train
     args = [data["X"], data["Y"], *model.parameters.values()]
-    for ours, theirs in zip(namespace["step"](*args), compile_step(model)(*args)):
+    receivers = [np.empty_like(p) for p in model.parameters.values()]
+    computed = namespace["step"](*args, *receivers)
+    for ours, theirs in zip(computed, compile_step(model)(*args)):
         np.testing.assert_array_equal(ours, theirs)
+    assert all(a is b for a, b in zip(computed[1:], receivers))
 
 
 # The command line.
