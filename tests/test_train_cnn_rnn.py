@@ -231,3 +231,35 @@ def test_cnn_refuses_an_option_it_does_not_take(capsys):
     """--hidden is xor's and rnn's: for cnn it is a usage error (exit 2)."""
     status, _, err = _run(["train", "cnn", "--hidden", "3"], capsys)
     assert status == 2 and "takes no option hidden" in err
+
+
+def test_cnn_bar_counts_each_epochs_batches_on_a_terminal():
+    """On a terminal, the bar runs over one epoch's 45 batches at a time."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "symgrad_cli", "train", "cnn", "--epochs", "2"],
+        stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # Linux's end of a terminal whose writers are gone
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    out = process.stdout.read().decode()
+    process.wait()
+    assert process.returncode == 0 and out.startswith("Epoch [1/2], Loss: ")
+    assert b"Epoch 2/2" in shown and b"/45 [" in shown
