@@ -10,12 +10,14 @@ the derivative of an abstract function, printed in sympy's notation
 from __future__ import annotations
 
 import math
+import re
 
 import sympy
 from sympy.printing.str import StrPrinter
 
 from symgrad_cli import functions as fn
 from symgrad_cli.graph import Graph, Node
+from symgrad_cli.rules import PLACEHOLDERS, rename
 
 #: Closed forms larger than this many operations, or deeper, are not printed.
 MAX_OPERATIONS = 2000
@@ -254,7 +256,26 @@ def node_text(node: Node, kinks: fn.Kinks | None = None) -> str:
         return to_text(node.expr, kinks)
     if node.params_op:
         return tensor_text(node)
-    return to_text(node.expr, kinks)
+    return _templated_text(node.expr, kinks or fn.current_kinks())
+
+
+_PLACEHOLDER = re.compile(r"\b_(\d+)\b")
+_texts: dict[tuple, str] = {}
+
+
+def _templated_text(expr, kinks: fn.Kinks) -> str:
+    """``to_text`` of a node's expression, printed once per kind of node.
+
+    A chain of 20,000 ``sin`` nodes prints ``sin(_0)`` once and fills in
+    each node's input.
+    """
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    template = rename(expr, dict(zip(symbols, PLACEHOLDERS)))
+    key = (template, kinks.name)
+    if key not in _texts:
+        _texts[key] = to_text(template, kinks)
+    names = [s.name for s in symbols]
+    return _PLACEHOLDER.sub(lambda m: names[int(m.group(1))], _texts[key])
 
 
 def tensor_text(node: Node) -> str:

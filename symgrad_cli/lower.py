@@ -405,6 +405,7 @@ def lower(g: Graph, outputs: list, inputs: list[str] | None = None,
     direct = _direct_writes(g, outputs, destinations)
     params += list(destinations.values())
     lines = [f"def {name}({', '.join(params)}):"]
+    checked = []
     for node_id in needed:
         node = g[node_id]
         target = names[node.symbol]
@@ -415,17 +416,21 @@ def lower(g: Graph, outputs: list, inputs: list[str] | None = None,
         line = _line(node, g, printer, constants, direct.get(node_id))
         lines.append(f"    {target} = {line}  # {node_id}")
         if checks:
-            lines.extend(_checks(node, g, target, names, convention))
+            checked.extend(_checks(node, g, target, names))
     returned = [names[g[o].symbol] if isinstance(o, str) else printer(o)
                 for o in outputs]
     for position, out in destinations.items():
         if direct.get(outputs[position]) != out:
             lines.append(f"    {out}[...] = {returned[position]}")
         returned[position] = out
+    if checked:
+        # One call at the end, reading every value: a check line per node
+        # would double the source to compile.
+        lines.append("    _check_all(locals())")
     lines.append(f"    return ({', '.join(returned)}{',' if returned else ''})")
     source = "\n".join(printer.definitions() + lines) + "\n"
-    check = functools.partial(_check, graph=g)
-    namespace = dict(HELPERS, _check=check, _kink=_kink, **constants)
+    check_all = functools.partial(_check_all, checked, g, convention.name)
+    namespace = dict(HELPERS, _check_all=check_all, **constants)
     exec(compile(source, f"<symgrad {name}>", "exec"), namespace)
     return Lowered(source, list(inputs), list(outputs), namespace[name])
 
@@ -466,17 +471,22 @@ def _line(node: Node, g: Graph, printer: _Printer, constants: dict,
     return printer(node.expr)
 
 
-def _checks(node: Node, g: Graph, target: str, names: dict,
-            convention: fn.Kinks) -> list[str]:
+def _checks(node: Node, g: Graph, target: str, names: dict) -> list[tuple]:
+    """What to check of a node: (node id, its variable, its inputs' variables,
+    the kinked function it applies or None)."""
     if node.params_op or node.op == "constant" and not node.params:
         return []
     args = [names[g[i].symbol] for i in node.inputs]
-    inputs = "".join(f"{a}, " for a in args)
-    lines = [f"    _check({target}, {node.id!r}, ({inputs}))"]
-    if isinstance(node.expr, fn.KINKED) and node.role == "forward":
-        lines.append(f"    _kink({node.expr.func.__name__!r}, {convention.name!r}, "
-                     f"{', '.join(args)})")
-    return lines
+    kinked = node.role == "forward" and isinstance(node.expr, fn.KINKED)
+    return [(node.id, target, args, node.expr.func.__name__ if kinked else None)]
+
+
+def _check_all(checked, g, kinks, values):
+    for node_id, target, args, kinked in checked:
+        inputs = [values[a] for a in args]
+        _check(values[target], node_id, inputs, g)
+        if kinked:
+            _kink(kinked, kinks, *inputs)
 
 
 def _describe(node: Node) -> str:
@@ -499,7 +509,7 @@ def _check(value, node_id, inputs, graph=None):
     if np.any(np.isnan(value)) and not any(np.any(np.isnan(i)) for i in inputs):
         warnings.warn(SymgradWarning(
             f"{node_id} = {description} is NaN here: an argument is outside "
-            f"its domain"), stacklevel=2)
+            f"its domain"), stacklevel=3)
     elif np.any(np.isinf(value)) and all(np.all(np.isfinite(i)) for i in inputs):
         warnings.warn(SymgradWarning(
             f"{node_id} = {description} is infinite here (a pole, or an "
@@ -559,11 +569,9 @@ def standalone_source(lowered: Lowered, labels: list[str]) -> str:
             parts.append("_erf_ufunc = np.frompyfunc(math.erf, 1, 1)\n")
         parts.append(inspect.getsource(helper))
     parts.append(lowered.source)
-    params = ", ".join(f"{n}=..." for n in lowered.inputs)
+    # Parameters are the code's own identifiers, so the call is positional.
+    params = ", ".join("..." for _ in lowered.inputs)
     parts.append(f"# Returns (value, {', '.join('d/d' + k for k in labels)}).")
-    name, signature = re.search(r"^def (\w+)\((.*)\):$", lowered.source,
-                                re.MULTILINE).groups()
-    receivers = signature.split(", ")[len(lowered.inputs):]
-    params = ", ".join([params] + [f"{o}=..." for o in receivers if o])
-    parts.append(f"# Call as: {name}({params})")
+    name = re.search(r"^def (\w+)\(", lowered.source, re.MULTILINE).group(1)
+    parts.append(f"# Call as: {name}({params})  # {', '.join(lowered.inputs)}")
     return "\n".join(parts) + "\n"

@@ -213,9 +213,10 @@ def call(g: Graph, name: str, args: list[Operand]) -> Operand:
     if name in fn.ELEMENTWISE:
         function = fn.ELEMENTWISE[name]
         if all(isinstance(a, str) for a in args) and name != "sqrt":
-            # A function of a fresh symbol has nothing to evaluate, and
-            # sympy's attempt (sin looks for multiples of pi) is costly.
-            function = functools.partial(function, evaluate=False)
+            # A function of a node's symbol (real, nothing more known) has
+            # nothing to evaluate, and sympy's attempt is costly: build the
+            # application directly.
+            function = functools.partial(sympy.Basic.__new__, function)
         return elementwise(g, name, function, *args)
     if name in fn.BINARY:
         result = args[0]
