@@ -146,12 +146,23 @@ class Layers:
         self.parameters: dict[str, np.ndarray] = {}
 
     def parameter(self, name: str, shape: tuple, bound: float) -> str:
-        """A parameter input, drawn uniformly within ``±bound``."""
+        """A parameter input, drawn uniformly within ``±bound``.
+
+        Returns
+        -------
+        str
+            The input's id, ``name``.
+        """
         self.parameters[name] = self.rng.uniform(-bound, bound, size=shape)
         return self.graph.variable(name, shape)
 
     def linear(self, x: str, features: int, name: str) -> str:
         """``x @ W.T + b`` for a new weight ``W{name}`` and bias ``b{name}``.
+
+        Returns
+        -------
+        str
+            The layer's output node, of shape ``x.shape[:-1] + (features,)``.
 
         Raises
         ------
@@ -166,12 +177,15 @@ class Layers:
         return ops.add(self.graph, product, bias)
 
     def relu(self, x: str) -> str:
+        """``max(x, 0)`` elementwise; its derivative at 0 follows --kinks."""
         return ops.call(self.graph, "relu", [x])
 
     def sigmoid(self, x: str) -> str:
+        """``1/(1 + exp(-x))`` elementwise."""
         return ops.call(self.graph, "sigmoid", [x])
 
     def tanh(self, x: str) -> str:
+        """``tanh(x)`` elementwise."""
         return ops.call(self.graph, "tanh", [x])
 
     def binary_cross_entropy(self, logits: str, targets: str) -> str:
@@ -204,6 +218,12 @@ def build_xor(seed: int = 0, hidden: int = 2, batch: int = 4) -> Model:
 
     The loss is the binary cross-entropy computed from the logit, and the
     ``probability`` output is the sigmoid of that same logit.
+
+    Returns
+    -------
+    Model
+        Parameters ``W1 (hidden, 2)``, ``b1``, ``W2 (1, hidden)``, ``b2``;
+        data ``X (batch, 2)`` and ``Y (batch, 1)``.
 
     Raises
     ------

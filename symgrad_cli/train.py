@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import math
 import os
 import pathlib
@@ -35,6 +36,8 @@ from symgrad_cli import lower, rewrite
 from symgrad_cli.errors import DivergedError, InputError, RunError
 from symgrad_cli.models import Dataset, Model, build_model, spec
 from symgrad_cli.optim import make_optimizer
+
+logger = logging.getLogger(__name__)
 
 #: File formats ``--plot`` writes, by extension.
 PLOT_FORMATS = {".png", ".svg", ".pdf", ".jpg", ".jpeg"}
@@ -453,12 +456,21 @@ def _replacing(path: str, option: str):
         raise RunError(f"{option} {path}: {err.strerror}") from None
     try:
         yield temporary
+        _permit_as_usual(temporary)
         os.replace(temporary, target)
+        logger.info("wrote %s", target)
     except OSError as err:
         raise RunError(f"{option} {path}: {err.strerror}") from None
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def _permit_as_usual(path: str) -> None:
+    """The permissions a new file gets from the umask (mkstemp's are 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
 
 
 def save_parameters(path: str, parameters: dict[str, np.ndarray]) -> None:

@@ -30,8 +30,7 @@ def _point(seed, hidden=2):
 
 
 def test_xor_model_has_the_documented_interface():
-    """build_model("xor") gives a 2-2-1 network whose loss, gradients and
-    probability output are nodes of one graph."""
+    """build_model('xor') gives the loss, gradients and outputs as graph nodes."""
     model = build_model("xor")
     g = model.graph
     assert model.name == "xor" and model.data == ["X", "Y"]
@@ -46,8 +45,7 @@ def test_xor_model_has_the_documented_interface():
 
 
 def test_initialisation_is_pytorchs_and_seeded():
-    """Weights and biases lie within ±1/sqrt(fan_in); a seed repeats them,
-    another seed changes them."""
+    """Parameters lie within ±1/sqrt(fan_in) and repeat with their seed."""
     model = build_model("xor", seed=3, hidden=16)
     for name, fan_in in (("W1", 2), ("b1", 2), ("W2", 16), ("b2", 16)):
         bound = 1 / np.sqrt(fan_in)
@@ -61,8 +59,7 @@ def test_initialisation_is_pytorchs_and_seeded():
 
 @pytest.mark.parametrize("seed", range(4))
 def test_xor_gradient_equals_the_hand_derivation(seed):
-    """The derived, simplified, lowered gradient equals a hand-derived numpy
-    gradient at random initial weights."""
+    """The derived XOR gradient equals a hand-derived numpy gradient."""
     model, args = _point(seed)
     loss, *grads = compile_step(model)(*args)
     expected_loss, expected = _hand_gradient(*args)
@@ -125,8 +122,7 @@ def test_registry_holds_xor_with_its_defaults():
 
 
 def test_accuracy_thresholds_the_probability_once():
-    """Accuracy counts a probability above 0.5 as class 1, never applying a
-    second sigmoid (which would make every prediction 1)."""
+    """Accuracy thresholds the probability at 0.5, never a second sigmoid."""
     data = {"Y": np.array([[0.], [1.], [1.], [0.]])}
     probability = np.array([[0.1], [0.9], [0.6], [0.4]])
     assert models.binary_accuracy({"probability": probability}, data) == 1.0

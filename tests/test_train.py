@@ -38,8 +38,7 @@ def symgrad(*argv, **options):
 
 
 def test_default_xor_training_solves_xor():
-    """10,000 epochs of SGD at 0.1 from seed 0 reach accuracy 1.0 and a
-    loss under 0.1."""
+    """The default run from seed 0 reaches accuracy 1.0 and a loss under 0.1."""
     result = train(build_model("xor"), xor_dataset(),
                    Settings(epochs=10_000, lr=0.1))
     assert result.accuracy == 1.0 and result.loss < 0.1
@@ -49,8 +48,7 @@ def test_default_xor_training_solves_xor():
 
 
 def test_progress_reports_and_training_is_reproducible():
-    """The callback hears every report_every epochs and the last; the same
-    settings give the same losses."""
+    """Progress comes every report_every epochs and at the end; runs repeat."""
     heard = []
     settings = Settings(epochs=250, lr=0.1, dtype="float64")
     first = train(build_model("xor", seed=2), xor_dataset(), settings,
@@ -96,8 +94,7 @@ def test_divergence_is_a_diverged_error():
 
 
 def test_gradient_clipping_scales_to_the_norm():
-    """With clip, gradients of joint norm 5 reach the optimizer with norm 1,
-    as torch.nn.utils.clip_grad_norm_ leaves them; smaller ones pass."""
+    """Clipping scales gradients to the norm limit, as clip_grad_norm_ does."""
     from symgrad_cli.train import _clipped
 
     received = []
@@ -157,8 +154,7 @@ def test_quiet_prints_only_the_result(capsys):
 
 
 def test_save_then_load_evaluates_the_same_weights(capsys, tmp_path):
-    """--save writes every parameter by name; --load with --epochs 0 gives
-    back the same loss."""
+    """--save writes every parameter by name; --load --epochs 0 gives its loss."""
     weights = tmp_path / "weights.npz"
     status, out, _ = run(["train", "xor", "--json", "--dtype", "float64",
                           "--save", str(weights)], capsys)
@@ -174,6 +170,9 @@ def test_save_then_load_evaluates_the_same_weights(capsys, tmp_path):
     assert loaded["loss"] == pytest.approx(trained["loss"], rel=1e-12)
     assert loaded["accuracy"] == 1.0
     assert [p.name for p in tmp_path.iterdir()] == ["weights.npz"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert weights.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_load_of_another_width_is_refused(capsys, tmp_path):
@@ -262,8 +261,7 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
 
 
 def test_ctrl_c_exits_130_cleanly(tmp_path):
-    """SIGINT mid-training: "interrupted", status 130, no traceback, and no
-    weights file, whole or partial."""
+    """SIGINT mid-training: status 130, no traceback, no weights file at all."""
     weights = tmp_path / "w.npz"
     process = subprocess.Popen(
         [sys.executable, "-m", "symgrad_cli", "train", "xor", "--epochs",
