@@ -283,3 +283,19 @@ def test_take_gradient_matches_finite_differences(axis):
     (taken,) = lower(g, [cv.take(g, x, 1, axis)], inputs=[x])(values[0])
     np.testing.assert_array_equal(taken, np.take(values[0], 1, axis=axis))
     _check_gradients(g, loss, [x], values)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_mask_is_exact_where_without_leaking_nan(dtype):
+    """The lowered where(c, a, 0) of a ReLU's backward pass equals np.where:
+    same dtype, exact zeros, and no NaN or inf from the unselected side."""
+    from symgrad_cli.lower import HELPERS
+
+    rng = np.random.default_rng(0)
+    value = rng.normal(size=(4, 5)).astype(dtype)
+    value[0, :2] = [np.nan, np.inf]
+    condition = rng.normal(size=(4, 5)) > 0
+    condition[0, :2] = False
+    masked = HELPERS["_masked"](condition, value)
+    assert masked.dtype == dtype and np.all(np.isfinite(masked[0, :2]))
+    np.testing.assert_array_equal(masked, np.where(condition, value, 0))
