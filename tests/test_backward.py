@@ -282,6 +282,26 @@ def test_where_selected_branch_at_second_order():
     assert float(quietly(derivation.evaluate, {"x": -2.0})[1]["x,x"]) == -12.0
 
 
+def test_untaken_where_branch_raises_no_domain_warning():
+    """A NaN in the branch where does not take is not reported as a NaN result."""
+    for text, point in [("where(x > 0, log(x), 0)", -1.0),
+                        ("where(x < 1, x, sqrt(x))", -1.0)]:
+        derivation = differentiate(text)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", SymgradWarning)
+            value, grads = derivation.evaluate({"x": point})
+        assert np.isfinite(value) and np.isfinite(grads["x"])
+
+
+def test_zero_to_a_variable_power_is_flat_for_positive_exponents():
+    """0^z is 0 for every z > 0, so its derivative there is 0, not NaN."""
+    derivation = differentiate("0^z + x")
+    for z_value in (0.5, 2.0):
+        value, grads = quietly(derivation.evaluate, {"x": 1.0, "z": z_value})
+        assert float(value) == 1.0
+        assert float(grads["z"]) == 0.0
+
+
 # Numerically stable forms.
 
 STABLE = [

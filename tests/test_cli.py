@@ -446,6 +446,29 @@ def test_printed_infinite_constant_parses_back():
     assert value_of(out["derivatives"]["x"], {}) == math.inf
 
 
+@pytest.mark.parametrize("text", ["x*log(0)", "x/0.0", "0^z + x", "x*tan(pi/2)"])
+def test_printed_forms_introduce_no_variables(text):
+    """Printed closed forms of awkward constants parse back with no new variable."""
+    out = diff_json(text)
+    for form in [out["expression"], *out["derivatives"].values()]:
+        extra = set(differentiate(form).program.variables) - set(out["variables"])
+        assert not extra, (form, extra)
+
+
+CONSTANT_EDGES = ["x*(1/0.0)", "x + 0.0/0.0", "x/0.0", "x*erf(-cosh(1e308))",
+                  "x*cosh(cosh(1e308))", "where(acos(2) > 0, x, 1)"]
+
+
+@pytest.mark.parametrize("text", CONSTANT_EDGES)
+def test_awkward_constants_are_not_internal_errors(text, capsys):
+    """Constants that overflow, divide by 0.0 or leave the reals are no crash."""
+    with pytest.raises(SystemExit, match="^[0-9]+$") as stop:
+        cli_module.main(["diff", "--at", "x=1", "--format", "json", "--", text])
+    _, err = capsys.readouterr()
+    assert stop.value.code in (0, 2), err
+    assert "internal error" not in err and "nested too deeply" not in err, err
+
+
 # Other formats.
 
 
@@ -500,6 +523,15 @@ def test_check_exits_0_on_a_correct_expression():
     assert "agree" in result.stdout
 
 
+def test_check_prints_no_warnings_for_points_it_discards(capsys):
+    """check warns about nothing at the random points it tried and discarded."""
+    with pytest.raises(SystemExit, match="^0$"):
+        cli_module.main(["check", "log(x)*sqrt(x)"])
+    out, err = capsys.readouterr()
+    assert "agree" in out
+    assert "warning" not in err, err
+
+
 def test_check_at_a_point():
     """symgrad check --at x=1,y=2 checks that one point: one row per variable."""
     result = CliRunner().invoke(cli, ["check", "sin(x)*y", "--at", "x=1,y=2"])
@@ -527,7 +559,8 @@ def test_help_lists_the_commands():
 
 def test_closed_pipe_is_not_an_error():
     """symgrad diff ... | head -1: exit 0, no traceback, when the reader goes away."""
-    text = " + ".join(f"x{i}*y{i}" for i in range(600))
+    # About 130 kB of JSON: more than a pipe's buffer, so a write must fail.
+    text = " + ".join(f"x{i}*y{i}" for i in range(300))
     proc = subprocess.Popen(symgrad_command() + ["diff", "--format", "json", "-"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)

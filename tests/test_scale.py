@@ -97,5 +97,5 @@ def test_help_answers_in_under_0_3_seconds():
 
 
 def test_sigmoid_diff_answers_in_under_1_5_seconds():
-    """symgrad diff "sigmoid(w*x+b)", best of 3, takes under 1.5 s."""
-    assert best_of(3, ["diff", "sigmoid(w*x+b)"]) < 1.5
+    """symgrad diff "sigmoid(w*x+b)", best of 2, takes under 1.5 s."""
+    assert best_of(2, ["diff", "sigmoid(w*x+b)"]) < 1.5
