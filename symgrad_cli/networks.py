@@ -4,7 +4,8 @@ Both are graphs like XOR's (:mod:`symgrad_cli.models`), built from the
 operations of :mod:`symgrad_cli.convolution` and the tensor ops, and trained
 on the real data shipped in ``samples/`` (:mod:`symgrad_cli.data`).  Each
 registers itself in :data:`models.MODELS` when this module is imported,
-which :mod:`symgrad_cli.models` does at its end.
+which :func:`models.spec` does the first time it is asked for a model it
+does not know (``models.EXTENSIONS``).
 
 ``cnn``
     DESIGN.md's network adapted to 8x8 digits: conv 3x3 (1 to 32 channels,
