@@ -194,15 +194,15 @@ def main() -> None:
     print(f"XOR, {args.epochs} full-batch SGD epochs, float32, best of "
           f"{args.repeats} (µs an epoch):")
     print(f"  {'':<18} {'wall':>8} {'cpu':>8}  final loss")
-    for name in wall:
-        print(f"  {name:<18} {wall[name] / args.epochs * 1e6:8.1f} "
+    for name, seconds in wall.items():
+        print(f"  {name:<18} {seconds / args.epochs * 1e6:8.1f} "
               f"{cpu[name] / args.epochs * 1e6:8.1f}  {losses[name]:.6f}")
     if "pytorch eager" not in wall:
         print("  pytorch eager      not installed (pip install torch)")
     print("symgrad's time as a multiple of the others' (wall, cpu):")
-    for name in wall:
+    for name, seconds in wall.items():
         if name != "symgrad":
-            print(f"  / {name:<18} {wall['symgrad'] / wall[name]:6.2f}x "
+            print(f"  / {name:<18} {wall['symgrad'] / seconds:6.2f}x "
                   f"{cpu['symgrad'] / cpu[name]:6.2f}x")
     if "pytorch eager" in wall:
         print(f"symgrad is {wall['pytorch eager'] / wall['symgrad']:.1f}x "

@@ -16,7 +16,8 @@ recursion):
    is written into its consumer's expression (a few levels deep at most),
    and the fused expression's common factors are pulled out
    (``c*a - c*b`` is ``c*(a - b)``).  Nothing is computed twice, since only
-   a node with one consumer is inlined.
+   a node with one consumer is inlined.  Graphs of more than
+   :data:`MAX_FUSION_GRAPH` nodes are not fused.
 
 What is left is what a hand derivation writes: the gradient of
 ``mean(softplus(z) - y*z)`` with respect to ``z`` is one line,
@@ -47,6 +48,11 @@ Operand = str | sympy.Basic
 #: How many elementwise nodes one fused expression may hold.
 MAX_FUSED = 8
 
+#: Graphs larger than this are not fused: sympy re-evaluates each fused
+#: expression, about a millisecond a node, for a gain of Python assignments
+#: rather than numpy calls on such graphs.
+MAX_FUSION_GRAPH = 2000
+
 
 def simplify(g: Graph, outputs: list) -> tuple[Graph, list]:
     """A new graph computing ``outputs`` with fewer operations.
@@ -65,6 +71,8 @@ def simplify(g: Graph, outputs: list) -> tuple[Graph, list]:
         where an output became a constant scalar.
     """
     rebuilt, outputs = _sweep(g, outputs, fuse=False)
+    if len(rebuilt) > MAX_FUSION_GRAPH:
+        return rebuilt, outputs
     return _sweep(rebuilt, outputs, fuse=True)
 
 
@@ -76,14 +84,14 @@ def _sweep(g: Graph, outputs: list, fuse: bool) -> tuple[Graph, list]:
     # Fresh ids never take an id of g, so each copy can keep its original's.
     h = Graph(reserved=g.nodes)
     copied: dict[str, Operand] = {}
-    fused: dict[str, int] = {}
+    fused: set[str] = set()
     for node_id in order:
         node = g[node_id]
         role = node.role if node.role in ("forward", "backward") else "forward"
         with h.building(role, node.order):
             if node_id in inline:
                 copied[node_id] = _substituted(h, g, node, copied)
-                fused[node_id] = 1 + sum(fused.get(i, 0) for i in node.inputs)
+                fused.add(node_id)
             else:
                 size = len(h)
                 copied[node_id] = _copy(h, g, node, copied, fused)
@@ -99,9 +107,12 @@ def _keep_id(h: Graph, copied: dict, node_id: str, size: int) -> None:
         return
     if value == next(reversed(h.nodes)) and h[value].op != "constant":
         copied[node_id] = h.name(node_id, value)
+        # Not a user's name: dropping the alias keeps Graph.name's check of
+        # existing aliases short.
+        h.names.pop(node_id, None)
 
 
-def _copy(h: Graph, g: Graph, node: Node, copied: dict, fused: dict) -> Operand:
+def _copy(h: Graph, g: Graph, node: Node, copied: dict, fused: set) -> Operand:
     """``node`` built in ``h`` from its inputs' copies."""
     if node.op == "input":
         return h.variable(node.id, node.shape)
@@ -115,9 +126,27 @@ def _copy(h: Graph, g: Graph, node: Node, copied: dict, fused: dict) -> Operand:
         inputs = [_as_tensor(h, copied[i], g[i].shape) for i in node.inputs]
         return _rebuild_tensor(h, node, inputs)
     expr = _substituted(h, g, node, copied)
-    if any(i in fused for i in node.inputs) and isinstance(expr, sympy.Add):
-        expr = sympy.factor_terms(expr)
+    if any(i in fused for i in node.inputs):
+        expr = _factored(expr)
     return h.from_expr(expr, node.op)
+
+
+def _factored(expr: sympy.Basic) -> sympy.Basic:
+    """``c*a + c*b`` as ``c*(a + b)``, for the factors every term shares.
+
+    (``sympy.factor_terms`` does more, at ten times the cost.)
+    """
+    if not isinstance(expr, sympy.Add):
+        return expr
+    terms = [set(sympy.Mul.make_args(t)) for t in expr.args]
+    shared = {f for f in set.intersection(*terms) if not f.is_number}
+    if not shared:
+        return expr
+    inner = sympy.Add(*[
+        sympy.Mul(*[f for f in sympy.Mul.make_args(t) if f not in shared])
+        for t in expr.args
+    ])
+    return sympy.Mul(*sorted(shared, key=sympy.default_sort_key), inner)
 
 
 def _substituted(h: Graph, g: Graph, node: Node, copied: dict) -> sympy.Basic:
@@ -128,7 +157,14 @@ def _substituted(h: Graph, g: Graph, node: Node, copied: dict) -> sympy.Basic:
     """
     operands = {i: _as_expr(h, copied[i]) for i in node.inputs}
     operands.update(_unbroadcast(h, g, node, copied))
-    return node.expr.xreplace({g[i].symbol: operands[i] for i in node.inputs})
+    renamed = {g[i].symbol: operands[i] for i in node.inputs
+               if operands[i] != g[i].symbol}
+    if not renamed:
+        # Copies keep their originals' ids, so this is the common case, and
+        # skipping sympy's re-evaluation of the expression is most of the
+        # time a large graph takes.
+        return node.expr
+    return node.expr.xreplace(renamed)
 
 
 def _as_expr(h: Graph, value) -> sympy.Basic:

@@ -168,6 +168,19 @@ def test_random_graphs_keep_their_values(seed):
                                           if isinstance(o, str)]))
 
 
+def test_a_deep_chain_simplifies_without_recursion():
+    """A 12,000-node chain with its gradient simplifies, values unchanged."""
+    g = Graph()
+    x = g.variable("x", (2,))
+    value = x
+    for i in range(4000):
+        value = ops.call(g, "sin", [ops.mul(g, value, 1.5)]) if i % 2 \
+            else ops.add(g, value, 0.25)
+    loss = ops.reduce_sum(g, value)
+    small, _ = _same_values(g, [loss, gradients(g, loss, [x])[x]], [x])
+    assert len(small) > rewrite.MAX_FUSION_GRAPH
+
+
 def test_sigmoid_expression_prints_as_subtraction():
     """The printer writes a - b and c*(a - b), not a + -1*b."""
     g = Graph()
