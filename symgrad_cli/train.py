@@ -142,7 +142,12 @@ def compile_step(model: Model, dtype: str | None = None,
 
 
 def compile_outputs(model: Model, dtype: str | None = None) -> lower.Lowered:
-    """``evaluate(*data, *parameters) -> (loss, *model.outputs values)``."""
+    """``evaluate(*data, *parameters) -> (loss, *model.outputs values)``.
+
+    Returns
+    -------
+    lower.Lowered
+    """
     outputs = [model.loss, *model.outputs.values()]
     return _compiled(model, outputs, "evaluate", dtype)
 
@@ -156,7 +161,14 @@ def _compiled(model: Model, outputs: list, name: str, dtype: str | None,
 
 
 def step_source(model: Model, dtype: str | None = None) -> str:
-    """The step function's source, runnable on its own (``--show-step``)."""
+    """The step function training runs, as source runnable on its own.
+
+    Returns
+    -------
+    str
+        Imports, helpers, the function taking the data, the parameters and
+        one array per parameter to receive its gradient, and a usage line.
+    """
     step = compile_step(model, dtype, receive=True)
     return lower.standalone_source(step, list(model.parameters))
 

@@ -302,3 +302,14 @@ def test_lowering_into_given_arrays():
     np.testing.assert_array_equal(receivers[2], 2 * values[0])
     np.testing.assert_array_equal(receivers[3], values[0])
     assert "out=o0" in function.source and "out=o1" in function.source
+
+
+def test_every_tensor_op_has_a_vjp_rule_and_a_lowering():
+    """The two registries name the same ops, the convolution module's too."""
+    from symgrad_cli import convolution  # noqa: F401  (registers its ops)
+    from symgrad_cli import lower as lowering
+    from symgrad_cli import rules
+
+    assert set(rules.TENSOR_VJPS) == set(lowering.TENSOR_LOWERINGS)
+    assert {"sum", "sum_to", "broadcast_to", "matmul", "reshape",
+            "transpose"} <= set(rules.TENSOR_VJPS)
