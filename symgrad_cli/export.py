@@ -45,6 +45,21 @@ class LanguagePrinter(StrPrinter):
             return repr(number)
         return super()._print_Float(expr)  # 1e999: beyond float64, exact
 
+    # The language has no literal for a non-finite number; these parse back
+    # to values that float64 evaluates to the same thing.
+
+    def _print_NaN(self, expr):
+        return "sqrt(-1)"
+
+    def _print_Infinity(self, expr):
+        return "1e999"
+
+    def _print_NegativeInfinity(self, expr):
+        return "-1e999"
+
+    def _print_ComplexInfinity(self, expr):
+        return "1e999"
+
     def _print_Function(self, expr):
         name = fn.PRINTED_NAME.get(type(expr), expr.func.__name__)
         return f"{name}({', '.join(self._print(a) for a in expr.args)})"
@@ -95,13 +110,17 @@ class LanguagePrinter(StrPrinter):
     def _as_step(self, c, a, b):
         """``where(u > 0, a, 0)`` is ``a*step(u)`` when ``step(0)`` is 0 and
         ``a`` a number (else ``a`` may be NaN where it is not selected)."""
-        if self.kinks.step_at_zero != 0 or b != 0 or not a.is_number:
+        if self.kinks.step_at_zero != 0 or b != 0 or not _finite_number(a):
             return None
         if isinstance(c, sympy.StrictGreaterThan):
             return a * fn.step(c.lhs - c.rhs)
         if isinstance(c, sympy.StrictLessThan):
             return a * fn.step(c.rhs - c.lhs)
         return None
+
+
+def _finite_number(value) -> bool:
+    return bool(value.is_number and value.is_finite)
 
 
 def to_text(expr, kinks: fn.Kinks | None = None) -> str:
@@ -133,6 +152,16 @@ def _tensor_closed_form(node: Node, args: list):
     return None
 
 
+def _constant_form(node: Node):
+    """A constant inside a closed form.  An opaque one (``log(0)``) becomes a
+    symbol named by its text, so that sympy does not evaluate it again."""
+    if node.value is not None:
+        return None
+    if node.params:
+        return sympy.Symbol(LanguagePrinter().doprint(node.expr), real=True)
+    return node.expr
+
+
 def closed_forms(g: Graph, outputs: list, simplify: bool = True,
                  max_operations: int = MAX_OPERATIONS,
                  max_depth: int = MAX_DEPTH, keep_first: int = 0) -> list:
@@ -153,7 +182,7 @@ def closed_forms(g: Graph, outputs: list, simplify: bool = True,
             forms[node_id], size[node_id], depth[node_id] = node.symbol, 1, 1
             continue
         if node.op == "constant":
-            forms[node_id] = node.expr if node.value is None else None
+            forms[node_id] = _constant_form(node)
             size[node_id], depth[node_id] = 1, 1
             continue
         size[node_id] = 1 + sum(size[i] for i in node.inputs)
@@ -220,7 +249,7 @@ def as_steps(expr):
 
     def to_step(e):
         c, a, b = e.args
-        if b != 0 or not a.is_number or not isinstance(
+        if b != 0 or not _finite_number(a) or not isinstance(
                 c, (sympy.StrictGreaterThan, sympy.StrictLessThan)):
             return e
         u = c.lhs - c.rhs if isinstance(c, sympy.StrictGreaterThan) else c.rhs - c.lhs

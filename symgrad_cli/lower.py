@@ -85,6 +85,8 @@ class _Printer:
         self.kinks = kinks
         self.dtype = dtype
         self.literals: dict[str, str] = {}
+        #: Elements of the node being printed (None: not known).
+        self.size: int | None = None
 
     def literal(self, value) -> str:
         """A number in the source: written out, or a typed constant's name."""
@@ -180,7 +182,7 @@ class _Printer:
         return f"_power({self(base)}, {self(exponent)})"
 
     def _where(self, expr):
-        if expr.args[2] == 0:
+        if expr.args[2] == 0 and (self.size is None or self.size >= MASK_FROM):
             # A masked cotangent (a ReLU's): see _masked.
             return f"_masked({self(expr.args[0])}, {self(expr.args[1])})"
         c, a, b = map(self, expr.args)
@@ -247,6 +249,12 @@ def _sigmoid(x):
 
 def _softplus(x):
     return np.logaddexp(0, x)
+
+
+#: Arrays from this many elements are masked by _masked; below, np.where's
+#: mispredicted branches cost less than _masked's own Python-level work
+#: (measured: 0.6 against 1.9 µs for 8 elements, 6.4 against 4.8 for 4096).
+MASK_FROM = 2048
 
 
 def _masked(condition, value):
@@ -448,7 +456,7 @@ def lower(g: Graph, outputs: list, inputs: list[str] | None = None,
     if checked:
         # One call at the end, reading every value: a check line per node
         # would double the source to compile.
-        lines.append("    _check_all(locals())")
+        lines.append(f"    _check_all(locals(), ({''.join(r + ', ' for r in returned)}))")
     lines.append(f"    return ({', '.join(returned)}{',' if returned else ''})")
     source = "\n".join(printer.definitions() + lines) + "\n"
     check_all = functools.partial(_check_all, checked, g, convention.name)
@@ -484,12 +492,13 @@ def _line(node: Node, g: Graph, printer: _Printer, constants: dict,
             constants[f"c_{node.id}"] = node.value
             return f"c_{node.id}"
         if node.params:
-            # An opaque constant (tan(pi/2)): float64 decides its value.
-            return printer.structure(node.expr)
+            # An opaque constant (tan(pi/2), a divisor 0): float64 decides.
+            return f"np.float64({printer.structure(node.expr)})"
         return printer(node.expr)
     if node.params_op:
         args = [printer.names[g[i].symbol] for i in node.inputs]
         return _tensor_line(node, args, g[node.inputs[0]].shape)
+    printer.size = math.prod(node.shape)
     return printer(node.expr)
 
 
@@ -503,10 +512,15 @@ def _checks(node: Node, g: Graph, target: str, names: dict) -> list[tuple]:
     return [(node.id, target, args, node.expr.func.__name__ if kinked else None)]
 
 
-def _check_all(checked, g, kinks, values):
+def _check_all(checked, g, kinks, values, outputs):
+    """Warn about kinks hit, and, where an output is not finite, about the
+    nodes where NaN or infinity first appeared.  A NaN in a branch that a
+    where() did not take reaches no output and is no news."""
+    leaked = not all(np.all(np.isfinite(o)) for o in outputs)
     for node_id, target, args, kinked in checked:
         inputs = [values[a] for a in args]
-        _check(values[target], node_id, inputs, g)
+        if leaked:
+            _check(values[target], node_id, inputs, g)
         if kinked:
             _kink(kinked, kinks, *inputs)
 
@@ -515,7 +529,10 @@ def _describe(node: Node) -> str:
     """The functions a node applies, for a warning's text."""
     heads = sorted({fn.PRINTED_NAME.get(type(f), type(f).__name__)
                     for f in node.expr.atoms(sympy.Function)})
-    if any(isinstance(p, sympy.Pow) for p in node.expr.atoms(sympy.Pow)):
+    powers = node.expr.atoms(sympy.Pow)
+    if any(p.exp.is_negative for p in powers):
+        heads.append("a division")
+    if any(not p.exp.is_negative for p in powers):
         heads.append("a power")
     if not heads:
         heads = ["a division"] if node.expr.has(sympy.Pow) else ["arithmetic"]

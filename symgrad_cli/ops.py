@@ -13,6 +13,7 @@ underflowed zero).  The table is :data:`STABLE_FORMS`.
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from math import prod
 
@@ -57,22 +58,45 @@ def shape_of(g: Graph, value: Operand) -> tuple[int, ...]:
 def elementwise(g: Graph, op: str, build, *operands: Operand) -> Operand:
     """The node ``build(*symbols)``, after the stable-form rewrites."""
     args = [g._operand(v) for v in operands]
-    if build is operator.pow and all(a.is_Rational for a in args):
-        args = _powers_in_float(*args)
+    if all(isinstance(a, sympy.Basic) and not a.free_symbols for a in args):
+        return _fold(g, build, args)
     expr = build(*args)
-    if expr.is_Rational:
-        return tame(expr)
-    if not expr.free_symbols and _not_real(expr):
-        # (-8)^(1/3), tan(pi/2), log(0): sympy's value is not real.  Keep
-        # the expression, unevaluated, in a node of its own so that float64
-        # evaluation decides (NaN, a large number, -inf), as for a variable.
-        with sympy.evaluate(False):
-            return g.constant(build(*args), opaque=True)
     if op == "log" or _near_unstable(g, operands):
         stable = _stabilize(g, expr)
         if stable is not None:
             return stable
     return g.from_expr(expr, op)
+
+
+def _fold(g: Graph, build, args: list) -> Operand:
+    """A function of constants: sympy's exact value where it is a real
+    number float64 can hold, otherwise an opaque node float64 evaluates.
+
+    ``(-8)^(1/3)``, ``tan(pi/2)``, ``log(0)`` (not real in sympy) and
+    ``cosh(1e308)`` (beyond float64) are kept unevaluated, in a node of
+    their own, so that evaluation gives NaN, a large number, -inf or inf,
+    exactly as for a variable with that value.
+    """
+    if build is operator.pow and all(a.is_Rational for a in args):
+        args = _powers_in_float(*args)
+    try:
+        value = build(*args)
+    except (ArithmeticError, ValueError, TypeError, RecursionError):
+        value = None
+    if value is not None and value.is_Rational:
+        return tame(value)
+    if value is not None and not _not_real(value) and _float64(value):
+        return value
+    with sympy.evaluate(False):
+        return g.constant(build(*args), opaque=True)
+
+
+def _float64(value: sympy.Basic) -> bool:
+    """True when ``value`` is a finite number of float64's range."""
+    try:
+        return math.isfinite(float(value))
+    except (ArithmeticError, ValueError, TypeError):
+        return False
 
 
 #: Exact numbers with more digits than this become floats: float64 cannot
@@ -94,8 +118,6 @@ def _powers_in_float(base: sympy.Rational, exponent: sympy.Rational):
 
     ``9^9^9`` has 369 million digits; its float is what evaluation sees.
     """
-    import math
-
     magnitude = abs(float(exponent)) * abs(math.log10(abs(float(base)) or 1))
     if magnitude > MAX_EXACT_DIGITS:
         return sympy.Float(base, 17), sympy.Float(exponent, 17)

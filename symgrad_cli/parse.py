@@ -178,9 +178,9 @@ class _Builder:
         build = {"+": ops.add, "-": ops.sub, "*": ops.mul, "/": ops.div,
                  "@": ops.matmul}[str(op)]
         left, right = self.value(left), self.value(right)
-        if str(op) == "/" and right == 0:
-            # Exact division by an exact zero is sympy's complex infinity.
-            self.fail("division by zero", op.start_pos)
+        if str(op) == "/" and isinstance(right, sympy.Basic) and right.is_zero:
+            # sympy makes x/0 complex infinity; float64 makes it inf or NaN.
+            right = self.graph.constant(right, opaque=True)
         return self.guarded(op.start_pos, build, self.graph, left, right)
 
     def unary(self, children):
@@ -193,8 +193,9 @@ class _Builder:
     def power(self, children):
         base, op, exponent = children
         base, exponent = self.value(base), self.value(exponent)
-        if base == 0 and isinstance(exponent, sympy.Basic) and exponent.is_negative:
-            self.fail("zero to a negative power", op.start_pos)
+        if (isinstance(base, sympy.Basic) and base.is_zero
+                and isinstance(exponent, sympy.Basic) and exponent.is_negative):
+            base = self.graph.constant(base, opaque=True)  # as for x/0
         return self.guarded(op.start_pos, ops.power, self.graph, base, exponent)
 
     def number(self, children):

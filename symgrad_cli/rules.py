@@ -175,6 +175,9 @@ def _power_partial(template: sympy.Pow, wrt: sympy.Symbol):
     if wrt == exponent and base.free_symbols:
         flat = sympy.And(sympy.Eq(base, 0), exponent >= 0)
         return fn.where(flat, 0, OUTPUT * sympy.log(base))
+    if wrt == exponent and base.is_zero:
+        # 0^y is 0 for y > 0, 1 at 0 and infinite below: flat for y >= 0.
+        return fn.where(exponent >= 0, 0, sympy.nan)
     return None
 
 
