@@ -14,8 +14,9 @@ recurrence is drawn folded, as a cycle.
 
 Labels are Graphviz HTML-like labels whose text is escaped in full (``&``,
 ``<``, ``>``, quotes, and the backslash, which Graphviz reads as an escape
-even there).  DOT ids are node ids where those are plain identifiers and a
-position otherwise, so the same graph gives byte-identical DOT.
+even there: see :func:`escape`).  DOT ids are node ids where those are plain
+identifiers and a position otherwise, so the same graph gives byte-identical
+DOT.
 
 >>> from symgrad_cli.api import differentiate
 >>> drawing = draw_derivation(differentiate("sigmoid(w*x + b)"))
@@ -44,7 +45,7 @@ from symgrad_cli.errors import InputError, RunError
 from symgrad_cli.graph import Graph, Node
 
 #: Graphs with more nodes than this are drawn coarse by default.
-MAX_NODES = 300
+MAX_NODES = 200
 #: The output formats, by file extension.
 FORMATS = ("png", "svg", "pdf", "dot")
 #: Definitions longer than this are cut short in a label.
@@ -64,10 +65,14 @@ _INPUT = {"fill": "#dcfce7", "line": "#15803d"}
 _PARAMETER = {"fill": "#bbf7d0", "line": "#166534"}
 _CONSTANT = {"fill": "#f1f5f9", "line": "#64748b"}
 _SHAPES = {"input": "ellipse", "parameter": "cylinder",
-           "constant": "box", "forward": "box", "backward": "box"}
+           "constant": "note", "forward": "box", "backward": "box"}
 _KIND_NAMES = {"input": "input", "parameter": "parameter (wrt)",
                "constant": "constant", "forward": "forward operation"}
 _SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+class GraphvizMissingError(RunError):
+    """Graphviz's ``dot`` program is not installed (exit status 1)."""
 
 
 @dataclass
@@ -108,7 +113,7 @@ class Rendering:
         Raises
         ------
         RunError
-            When ``dot`` is missing or fails.
+            When ``dot`` fails; :class:`GraphvizMissingError` when it is missing.
         """
         digraph = self.digraph
         if fmt == "png":
@@ -117,7 +122,7 @@ class Rendering:
         try:
             return digraph.pipe(format=fmt)
         except graphviz.ExecutableNotFound:
-            raise RunError(
+            raise GraphvizMissingError(
                 f"Graphviz's dot program was not found; {INSTALL_HINT}"
             ) from None
         except graphviz.CalledProcessError as err:
@@ -133,12 +138,27 @@ class Rendering:
 
 
 @dataclass
-class _Drawing:
-    """What :func:`draw` needs to know besides the graph."""
+class Overlay:
+    """What a drawing shows besides the graph itself.
 
-    output: str | None = None
+    Attributes
+    ----------
+    marks : dict
+        Node id to lines naming what it holds (``"output f"``, ``"∂f/∂x"``).
+    parameters : frozenset
+        Ids of the inputs differentiated against, drawn as parameters.
+    point : bool
+        True when values were asked for.
+    values, gradients : dict or None
+        Node id to its value, and to the output's derivative with respect to
+        it; see :func:`node_values`.
+    notes : list of str
+        Lines drawn beside the graph: derivatives that are plain numbers.
+    """
+
     marks: dict[str, list[str]] = field(default_factory=dict)
     parameters: frozenset = frozenset()
+    point: bool = False
     values: dict | None = None
     gradients: dict | None = None
     notes: list[str] = field(default_factory=list)
@@ -176,9 +196,9 @@ def draw_derivation(derivation, at: dict | None = None, *,
     """
     graph = derivation.graph
     output = derivation.output if isinstance(derivation.output, str) else None
-    drawing = _Drawing(output=output, parameters=frozenset(
+    drawing = Overlay(parameters=frozenset(
         w for w in derivation.wrt if w in graph.nodes and graph[w].op == "input"
-    ))
+    ), point=at is not None)
     _mark(drawing, output, "output f")
     for key, target in derivation.derivatives.items():
         _mark_derivative(drawing, graph, "f", key.split(","), target)
@@ -213,7 +233,8 @@ def draw_model(model, at: dict | None = None, *, forward_only: bool = False,
         When ``at`` lacks a value the graph needs.
     """
     graph = model.graph
-    drawing = _Drawing(output=model.loss, parameters=frozenset(model.parameters))
+    drawing = Overlay(parameters=frozenset(model.parameters),
+                      point=at is not None)
     _mark(drawing, model.loss, "output: loss")
     for name, target in model.gradients.items():
         _mark_derivative(drawing, graph, "loss", [name], target)
@@ -260,10 +281,20 @@ def node_values(graph: Graph, output: str | None, values: dict,
     return by_id, gradients
 
 
-def draw(graph: Graph, drawing: _Drawing | None = None, *,
+def draw(graph: Graph, drawing: Overlay | None = None, *,
          forward_only: bool = False, rankdir: str = "TB",
          max_nodes: int = MAX_NODES, title: str | None = None) -> Rendering:
     """Draw ``graph``, node by node, or coarse when it is over ``max_nodes``.
+
+    Parameters
+    ----------
+    graph : Graph
+    drawing : Overlay, optional
+        Marks, parameters, values and notes to show.
+    forward_only, rankdir, max_nodes
+        As for :func:`draw_derivation`.
+    title : str, optional
+        A line above the picture.
 
     Returns
     -------
@@ -276,7 +307,7 @@ def draw(graph: Graph, drawing: _Drawing | None = None, *,
     """
     if rankdir not in ("TB", "LR"):
         raise ValueError(f"rankdir must be 'TB' or 'LR', got {rankdir!r}")
-    drawing = drawing or _Drawing()
+    drawing = drawing or Overlay()
     nodes = [n for n in graph if not (forward_only and n.role == "backward")]
     digraph = _new_digraph(rankdir, title)
     counts = Counter(_kind(n, drawing.parameters) for n in nodes)
@@ -287,8 +318,8 @@ def draw(graph: Graph, drawing: _Drawing | None = None, *,
             f"drawn one by one: nodes of the same kind, order, operation and "
             f"shape are merged into {boxes} boxes, each with its count"
         )
-        if drawing.values is not None or drawing.notes:
-            message += "; values are not shown"
+        if drawing.point:
+            message += "; values are shown only when nodes are drawn one by one"
     else:
         boxes = _draw_nodes(digraph, graph, nodes, drawing)
         message = None
@@ -350,9 +381,7 @@ def save(rendering: Rendering, path: str | os.PathLike,
         return path
     try:
         data = rendering.pipe(fmt)
-    except RunError as err:
-        if "not found" not in str(err):
-            raise
+    except GraphvizMissingError:
         fallback = path.with_suffix(".dot")
         _write(fallback, rendering.source.encode("utf-8"))
         raise RunError(
@@ -394,12 +423,12 @@ def _umask() -> int:
 # Marks: the output and derivative results, named in their labels.
 
 
-def _mark(drawing: _Drawing, node_id, text: str) -> None:
+def _mark(drawing: Overlay, node_id, text: str) -> None:
     if isinstance(node_id, str):
         drawing.marks.setdefault(node_id, []).append(text)
 
 
-def _mark_derivative(drawing: _Drawing, graph: Graph, of: str,
+def _mark_derivative(drawing: Overlay, graph: Graph, of: str,
                      wrt: list[str], target) -> None:
     """Name the node holding a derivative, or note a derivative that is a number."""
     text = derivative_name(of, wrt)
@@ -410,7 +439,7 @@ def _mark_derivative(drawing: _Drawing, graph: Graph, of: str,
 
 
 def derivative_name(of: str, wrt: list[str]) -> str:
-    """``∂f/∂x``, ``∂²f/∂x∂y``, ``∂²f/∂x²``: a derivative in Leibniz's notation.
+    """``∂f/∂x``, ``∂²f/∂x∂y``, ``∂²f/∂x²``: a derivative, in Leibniz's way.
 
     >>> derivative_name("f", ["x", "x"])
     '∂²f/∂x²'
@@ -434,7 +463,10 @@ def _fits(graph: Graph, forward_only: bool, max_nodes: int) -> bool:
 
 def _new_digraph(rankdir: str, title: str | None) -> graphviz.Digraph:
     digraph = graphviz.Digraph("symgrad")
-    digraph.attr(rankdir=rankdir, newrank="true", nodesep="0.25",
+    # nslimit bounds the network simplex that places nodes: without it, a
+    # few hundred nodes with long edges (an input used at every step) take
+    # minutes.
+    digraph.attr(rankdir=rankdir, newrank="true", nslimit="1", nodesep="0.25",
                  ranksep="0.35", fontname=_FONT, fontsize="12",
                  fontcolor=_INK, bgcolor="white")
     if title:
@@ -449,7 +481,7 @@ def _new_digraph(rankdir: str, title: str | None) -> graphviz.Digraph:
 
 
 def _draw_nodes(digraph: graphviz.Digraph, graph: Graph, nodes: list[Node],
-                drawing: _Drawing) -> int:
+                drawing: Overlay) -> int:
     ids = _dot_ids(graph)
     drawn = {n.id for n in nodes}
     for node in nodes:
@@ -471,15 +503,15 @@ def _draw_nodes(digraph: graphviz.Digraph, graph: Graph, nodes: list[Node],
 
 
 def _dot_ids(graph: Graph) -> dict[str, str]:
-    """A DOT id per node: its own id when plain, else ``#`` and its position.
+    """A DOT id per node: its own id when an identifier, else ``#`` and its
+    position.
 
-    A ``#`` never starts a symgrad name, so the two never collide.
+    Identifiers (``x``, ``t3``, ``α``, even ``node``) need no escape beyond
+    the quotes the graphviz package adds; a ``#`` never starts one, so the
+    two kinds never collide.
     """
-    return {node_id: node_id if _PLAIN_ID.match(node_id) else f"#{position}"
+    return {node_id: node_id if node_id.isidentifier() else f"#{position}"
             for position, node_id in enumerate(graph.nodes)}
-
-
-_PLAIN_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def _kind(node: Node, parameters: frozenset) -> str:
@@ -488,7 +520,7 @@ def _kind(node: Node, parameters: frozenset) -> str:
     return node.role
 
 
-def _node_lines(node: Node, kind: str, drawing: _Drawing) -> list:
+def _node_lines(node: Node, kind: str, drawing: Overlay) -> list:
     """A label's lines, each a list of (text, style) runs."""
     head = [(node.id, "b")]
     if kind in ("forward", "backward") or node.op == "constant":
@@ -527,8 +559,13 @@ def _edge_style(role: str, order: int) -> dict:
 
 
 def _adjoint_style(order: int) -> dict:
-    return {"style": "dashed", "color": order_shade(order, 0.4),
-            "constraint": "false", "arrowhead": "empty", "penwidth": "1.2",
+    """The dashed edge from a derivative node to the node it is for.
+
+    It leaves the layout alone (``constraint=false``): the picture is laid
+    out by the data flow only.
+    """
+    return {"style": "dashed", "color": order_shade(order, 0.55),
+            "constraint": "false", "arrowhead": "empty", "penwidth": "0.9",
             "class": "adjoint"}
 
 
@@ -549,20 +586,27 @@ def order_shade(order: int, lightness: float | None = None) -> str:
 
 
 def _draw_coarse(digraph: graphviz.Digraph, graph: Graph, nodes: list[Node],
-                 drawing: _Drawing, max_nodes: int) -> int:
-    """Merge nodes of one kind, order, op (and shape) into counted boxes."""
-    group_of = _groups(nodes, drawing.parameters, with_shape=True)
+                 drawing: Overlay, max_nodes: int) -> int:
+    """Merge nodes of one kind, order, op (and shape) into counted boxes.
+
+    Inputs and parameters stay single while they are few; a box of one node
+    is drawn as that node.
+    """
+    group_of = _groups(nodes, drawing.parameters, max_nodes, with_shape=True)
     if len(set(group_of.values())) > max_nodes:
-        group_of = _groups(nodes, drawing.parameters, with_shape=False)
-    members = Counter(group_of.values())
-    names = {key: f"#group-{i}" for i, key in enumerate(dict.fromkeys(
-        group_of.values()))}
+        group_of = _groups(nodes, drawing.parameters, max_nodes, with_shape=False)
+    members: dict[tuple, list[Node]] = {}
+    for node in nodes:
+        members.setdefault(group_of[node.id], []).append(node)
+    names = {key: f"#group-{i}" for i, key in enumerate(members)}
     for key, name in names.items():
-        kind, order, op = key[:3]
-        digraph.node(name, _html(_group_lines(key, members[key])),
-                     **_node_style(kind, order))
-    edges = Counter()
-    adjoints = Counter()
+        group = members[key]
+        kind = _kind(group[0], drawing.parameters)
+        lines = (_node_lines(group[0], kind, Overlay(marks=drawing.marks))
+                 if len(group) == 1 else _group_lines(key, len(group)))
+        digraph.node(name, _html(lines), **_node_style(kind, group[0].order))
+    edges: Counter = Counter()
+    adjoints: Counter = Counter()
     for node in nodes:
         for input_id in dict.fromkeys(node.inputs):
             edges[group_of[input_id], group_of[node.id]] += 1
@@ -572,23 +616,28 @@ def _draw_coarse(digraph: graphviz.Digraph, graph: Graph, nodes: list[Node],
         digraph.edge(names[source], names[target], **_counted(count),
                      **_edge_style(target[0], target[1]))
     for (source, target), count in adjoints.items():
-        digraph.edge(names[source], names[target], **_counted(count),
-                     **_adjoint_style(source[1]))
+        label = {"label": f"×{count}"} if count > 1 else {}
+        digraph.edge(names[source], names[target], **_adjoint_style(source[1]),
+                     **label)
     return len(names)
 
 
-def _groups(nodes: list[Node], parameters: frozenset,
+def _groups(nodes: list[Node], parameters: frozenset, max_nodes: int,
             with_shape: bool) -> dict[str, tuple]:
+    """Each node's box: (kind, order, op, shape or None, own id or None)."""
+    sources = sum(1 for n in nodes if n.op == "input")
+    keep_sources = sources <= max_nodes // 4
     groups = {}
     for node in nodes:
         kind = _kind(node, parameters)
         shape = node.shape if with_shape else None
-        groups[node.id] = (kind, node.order, node.op, shape)
+        own = node.id if keep_sources and node.op == "input" else None
+        groups[node.id] = (kind, node.order, node.op, shape, own)
     return groups
 
 
 def _group_lines(key: tuple, count: int) -> list:
-    kind, order, op, shape = key
+    kind, order, op, shape, _ = key
     what = {"input": "inputs", "parameter": "parameters",
             "constant": "constants"}.get(kind, op)
     lines = [[(what, "b"), (f"  ×{count}", "")]]
@@ -663,16 +712,17 @@ def _run(text: str, style: str) -> str:
 def escape(text: str) -> str:
     """``text`` for an HTML-like Graphviz label.
 
-    Escapes what XML needs (``&``, ``<``, ``>``, quotes) and the backslash,
-    which Graphviz otherwise reads as an escape such as ``\\N`` (the node's
-    name) even inside HTML-like labels; control characters, which XML
-    forbids, become U+FFFD.
+    Escapes what XML needs (``&``, ``<``, ``>``, quotes) and doubles each
+    backslash: after decoding entities, Graphviz still reads ``\\N`` as the
+    node's name (and ``\\G``, ``\\E``...), even in HTML-like labels, and
+    ``\\\\`` as one backslash.  Control characters, which XML forbids,
+    become U+FFFD.
 
     >>> escape('a<"b">\\\\N')
-    'a&lt;&quot;b&quot;&gt;&#92;N'
+    'a&lt;&quot;b&quot;&gt;&#92;&#92;N'
     """
     text = _CONTROL.sub("\ufffd", text)
-    return html.escape(text, quote=True).replace("\\", "&#92;")
+    return html.escape(text, quote=True).replace("\\", "&#92;&#92;")
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
