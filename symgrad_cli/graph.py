@@ -271,8 +271,13 @@ class Graph:
             node.adjoint_of = primal_id
 
     def prune(self, keep: Iterable[str]) -> None:
-        """Drop every node that no node of ``keep`` depends on."""
-        needed = set(self.ancestors(keep))
+        """Drop every node that no node of ``keep`` depends on.
+
+        Input variables stay: a variable the text names is one of the
+        function's variables even where it cancels (its derivative is 0).
+        """
+        inputs = [n.id for n in self.nodes.values() if n.op == "input"]
+        needed = set(self.ancestors([*keep, *inputs]))
         for node_id in [n for n in self.nodes if n not in needed]:
             node = self.nodes.pop(node_id)
             del self._by_symbol[node.symbol]

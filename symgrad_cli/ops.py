@@ -83,6 +83,8 @@ def _fold(g: Graph, build, args: list) -> Operand:
         value = build(*args)
     except (ArithmeticError, ValueError, TypeError, RecursionError):
         value = None
+    if isinstance(value, sympy.logic.boolalg.BooleanAtom):
+        return value  # a comparison of constants: where() picks a branch
     if value is not None and value.is_Rational:
         return tame(value)
     if value is not None and not _not_real(value) and _float64(value):
