@@ -8,6 +8,7 @@ worked examples, never with symgrad's own earlier output.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -109,12 +110,18 @@ def test_text_report_has_listings_and_three_closed_forms():
 
 
 def test_text_report_listings_define_new_symbols():
-    """Each listed node is 'id = definition', the definition parses, and ids are new."""
+    """Each listed node is 'id = definition' over earlier ids, and every id is new."""
     out = invoke("diff", "sigmoid(w*x+b)").stdout
     listed = re.findall(r"^  (\w+) = ([^#\n]+?)\s*(?:#.*)?$", out, re.M)
     ids = [node_id for node_id, _ in listed]
     assert len(ids) >= 5 and len(set(ids)) == len(ids)
     assert not {"w", "x", "b"} & set(ids)
+
+    defined = {"w", "x", "b"}
+    for node_id, definition in listed:
+        used = differentiate(definition).program.variables
+        assert set(used) <= defined, (node_id, definition)
+        defined.add(node_id)
 
 
 def test_text_report_with_values():
@@ -277,6 +284,15 @@ def test_printed_where_keeps_the_untaken_branch_out(text, at):
     assert same(value_of(out["expression"], point), out["value"]), out["expression"]
     for key, form in out["derivatives"].items():
         assert same(value_of(form, point), out["derivative_values"][key]), form
+
+
+def test_closed_form_of_a_where_with_a_constant_condition():
+    """where(0 < 1, x, y) has a closed form equal to x, as sympy says."""
+    function, forms = differentiate("where(0 < 1, x, y)").closed_forms()
+    native = sympy.Piecewise((x, sympy.Lt(0, 1)), (y, True))
+    assert function is not None
+    assert sympy.simplify(fn.to_native(function) - native) == 0
+    assert sympy.simplify(fn.to_native(forms["x"]) - native.diff(x)) == 0
 
 
 def test_constant_e_and_variable_e_stay_distinct_in_print():
@@ -472,9 +488,26 @@ def test_awkward_constants_are_not_internal_errors(text, capsys):
 # Other formats.
 
 
-def test_python_format_runs_as_is_and_gives_the_same_numbers(tmp_path):
+PYTHON_CASES = [
+    ("sigmoid(w*x+b) + E*lambda", 1,
+     SIGMOID + sympy.Symbol("E", real=True) * sympy.Symbol("lambda", real=True),
+     {"E": 1.5, "b": 0.1, "lambda": -2.0, "w": 0.5, "x": 2.0}),
+    ("erf(x)*relu(y) + where(x < y, softplus(x), abs(y)) + step(x)*sign(y)"
+     " + max(x, y) + log1p(x^2) + expm1(y) + x^(1/3)", 2,
+     fn.to_native(sympy.erf(x) * fn.relu(y)
+                  + fn.where(x < y, fn.softplus(x), fn.absolute(y))
+                  + fn.step(x) * fn.sign(y) + fn.maximum(x, y)
+                  + fn.log1p(x**2) + fn.expm1(y) + x ** sympy.Rational(1, 3)),
+     {"x": 0.7, "y": -0.3}),
+]
+
+
+@pytest.mark.parametrize("text, order, native, point", PYTHON_CASES,
+                         ids=["sigmoid", "vocabulary, order 2"])
+def test_python_format_runs_as_is_and_gives_the_same_numbers(
+        text, order, native, point, tmp_path):
     """--format python is a runnable module whose function matches sympy's values."""
-    source = invoke("diff", "sigmoid(w*x+b) + E*lambda", "--format", "python").stdout
+    source = invoke("diff", text, "--order", str(order), "--format", "python").stdout
     path = tmp_path / "generated.py"
     path.write_text(source)
     proc = subprocess.run([sys.executable, str(path)], capture_output=True,
@@ -484,12 +517,12 @@ def test_python_format_runs_as_is_and_gives_the_same_numbers(tmp_path):
     namespace = runpy.run_path(str(path))
     (function,) = [v for k, v in namespace.items()
                    if isinstance(v, types.FunctionType) and not k.startswith("_")]
-    point = {"E": 1.5, "b": 0.1, "lambda": -2.0, "w": 0.5, "x": 2.0}
-    native = SIGMOID + sympy.Symbol("E", real=True) * sympy.Symbol("lambda", real=True)
     results = function(*[point[k] for k in sorted(point)])
+    keys = list(itertools.product(sorted(point), repeat=order))
+    assert len(results) == 1 + len(keys)
     assert close(results[0], oracle(native, point), 1e-14)
-    for name, got in zip(sorted(point), results[1:], strict=True):
-        assert close(got, oracle(native, point, name), 1e-14), name
+    for key, got in zip(keys, results[1:], strict=True):
+        assert close(got, oracle(native, point, *key), 1e-12), key
 
 
 def test_python_format_call_hint_works(tmp_path):
