@@ -89,6 +89,24 @@ class Derivation:
         results = lower.evaluate(self.graph, outputs, values, kinks=self.kinks)
         return results[0], dict(zip(self.derivatives, results[1:]))
 
+    def draw(self, at: dict | None = None, **options):
+        """A picture of the graph and its derivative nodes (Graphviz).
+
+        ``options`` are those of :func:`symgrad_cli.render.draw_derivation`.
+
+        Returns
+        -------
+        symgrad_cli.render.Rendering
+            Displays itself as SVG in Jupyter; ``.save(path)`` writes a file.
+        """
+        from symgrad_cli import render
+
+        return render.draw_derivation(self, at, **options)
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
+        # A derivation shown in a notebook is its picture.
+        return self.draw()._repr_mimebundle_(include, exclude, **kwargs)
+
     def source(self) -> str:
         """Runnable numpy source computing the output and every derivative."""
         outputs = [self.output, *self.derivatives.values()]

@@ -66,13 +66,13 @@ def as_text(derivation: Derivation, evaluated=None, values=None) -> str:
     forward = [n for n in g if n.role == "forward"]
     backward = [n for n in g if n.role == "backward"]
     out.append("")
-    out.append(f"forward graph ({len(forward)} nodes; inputs "
+    out.append(f"forward graph ({_count(forward, 'node')}; inputs "
                f"{', '.join(derivation.program.variables) or 'none'}):")
     out.extend(_listing(forward, kinks))
     out.append("")
     orders = sorted({n.order for n in backward})
     label = f", orders {orders[0]}-{orders[-1]}" if len(orders) > 1 else ""
-    out.append(f"backward graph ({len(backward)} new nodes{label}):")
+    out.append(f"backward graph ({_count(backward, 'new node')}{label}):")
     out.extend(_listing(backward, kinks) or ["  (none: every derivative is an "
                                              "existing node or a constant)"])
     out.append("")
@@ -91,6 +91,11 @@ def as_text(derivation: Derivation, evaluated=None, values=None) -> str:
         for key, v in grads.items():
             out.append(f"  {_d(key)} = {_number(v)}")
     return "\n".join(out) + "\n"
+
+
+def _count(items, noun: str) -> str:
+    """``1 node``, ``3 nodes``."""
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
 def _listing(nodes, kinks) -> list[str]:

@@ -94,22 +94,3 @@ def test_bad_settings_are_input_errors():
         make_optimizer("sgd", [], lr=-1)
     with pytest.raises(InputError, match="Nesterov momentum needs"):
         SGD([], lr=0.1, nesterov=True)
-
-
-def test_matches_torch_when_installed():
-    """Ten steps of SGD with momentum and of Adam agree with torch.optim."""
-    torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(9)
-    grads = [rng.normal(size=(3, 2)) for _ in range(10)]
-    for ours, theirs in ((lambda p: SGD(p, lr=0.1, momentum=0.9),
-                          lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)),
-                         (lambda p: Adam(p, lr=0.01),
-                          lambda p: torch.optim.Adam(p, lr=0.01))):
-        p = rng.normal(size=(3, 2))
-        tensor = torch.tensor(p.copy(), requires_grad=True)
-        optimizer, reference = ours([p]), theirs([tensor])
-        for g in grads:
-            optimizer.step([g])
-            tensor.grad = torch.tensor(g)
-            reference.step()
-        np.testing.assert_allclose(p, tensor.detach().numpy(), rtol=1e-10)
