@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -242,10 +243,21 @@ def _json_constant(match) -> str:
     return "NaN" if match.group(1).lower() == "nan" else "Infinity"
 
 
+#: Non-finite numbers written as JSON strings, as DESIGN.md's output writes
+#: them (``"nan"``, ``"inf"``, ``"-inf"``), so an output can be fed back.
+_NONFINITE_STRINGS = {
+    "nan": math.nan, "+nan": math.nan, "-nan": math.nan,
+    "inf": math.inf, "+inf": math.inf, "-inf": -math.inf,
+    "infinity": math.inf, "+infinity": math.inf, "-infinity": -math.inf,
+}
+
+
 def _nonfinite(value):
     """``value`` checked to be a number or a (nested) list of numbers."""
     if isinstance(value, list):
         return [_nonfinite(v) for v in value]
+    if isinstance(value, str) and value.strip().lower() in _NONFINITE_STRINGS:
+        return _NONFINITE_STRINGS[value.strip().lower()]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(value)
     return value

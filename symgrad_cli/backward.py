@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+import numpy as np
 import sympy
 
 from symgrad_cli import functions as fn
@@ -117,12 +118,49 @@ def _accumulate(g: Graph, parts: list[_Cotangent], node_id: str) -> _Cotangent:
     if len(parts) == 1:
         total = parts[0]
     else:
-        mask = frozenset.intersection(*(p.mask for p in parts))
         value = _sum(g, [p.value for p in parts], node_id)
-        total = _Cotangent(value, mask)
+        total = _Cotangent(value, _union(p.mask for p in parts))
     if isinstance(total.value, str):
         g.mark_adjoint(total.value, node_id)
     return total
+
+
+def _union(masks) -> frozenset:
+    """The mask of a sum: zero only where every part is, so the sum is zero
+    outside the union of the parts' regions (none when a part has none)."""
+    masks = list(dict.fromkeys(masks))
+    if not all(masks):
+        return _NO_MASK
+    if len(masks) == 1:
+        return masks[0]
+    key = sympy.default_sort_key
+    regions = [sympy.And(*sorted(m, key=key)) for m in masks]
+    return frozenset({sympy.Or(*sorted(regions, key=key))})
+
+
+def _restricted(g: Graph, mask: frozenset, shape, aligned: bool) -> frozenset:
+    """The conditions of ``mask`` that still hold for a value of ``shape``.
+
+    A scalar condition holds for anything computed linearly from a zero
+    cotangent (every vjp is linear in it).  A tensor condition holds only
+    element by element (``aligned``), and only where it does not have more
+    elements than the value: a sum over its axes mixes selected and
+    unselected elements.
+    """
+    kept = []
+    for condition in mask:
+        cshape = g._broadcast(
+            [g.node_of(s).shape for s in condition.free_symbols], "where")
+        if cshape == () or (aligned and _fits(cshape, shape)):
+            kept.append(condition)
+    return frozenset(kept)
+
+
+def _fits(inner, outer) -> bool:
+    try:
+        return tuple(np.broadcast_shapes(inner, outer)) == tuple(outer)
+    except ValueError:
+        return False
 
 
 def _sum(g: Graph, values: list[Operand], node_id: str) -> Operand:
@@ -151,10 +189,11 @@ def _contributions(g: Graph, node_id: str, cotangent: _Cotangent,
         part = _product(g, cotangent, partial)
         if part.value == 0:
             continue
-        value = part.value
-        if g[input_id].shape != ops.shape_of(g, value):
-            value = ops.sum_to(g, g.as_node(value), g[input_id].shape)
-        pairs.append((input_id, _Cotangent(value, part.mask)))
+        value, shape = part.value, g[input_id].shape
+        if shape != ops.shape_of(g, value):
+            value = ops.sum_to(g, g.as_node(value), shape)
+        mask = _restricted(g, part.mask, shape, aligned=True)
+        pairs.append((input_id, _Cotangent(value, mask)))
     return pairs
 
 
@@ -171,9 +210,10 @@ def _templated_contributions(g: Graph, node, cotangent: sympy.Symbol):
         if mask:
             condition = sympy.And(*sorted(mask, key=sympy.default_sort_key))
             value = fn.where(condition, value, 0)
-        value = g.from_expr(value, "mul")
-        if g[input_id].shape != ops.shape_of(g, value):
-            value = ops.sum_to(g, g.as_node(value), g[input_id].shape)
+        value, shape = g.from_expr(value, "mul"), g[input_id].shape
+        if shape != ops.shape_of(g, value):
+            value = ops.sum_to(g, g.as_node(value), shape)
+        mask = _restricted(g, mask, shape, aligned=True)
         pairs.append((input_id, _Cotangent(value, mask)))
     return pairs
 
@@ -183,7 +223,8 @@ def _tensor_contributions(g: Graph, node, cotangent: _Cotangent):
     if not isinstance(value, str) or g[value].shape != node.shape:
         value = ops.broadcast_to(g, g.as_node(value), node.shape)
     parts = tensor_vjp(g, node, value)
-    return [(i, _Cotangent(p)) for i, p in zip(node.inputs, parts)
+    mask = _restricted(g, cotangent.mask, node.shape, aligned=False)
+    return [(i, _Cotangent(p, mask)) for i, p in zip(node.inputs, parts)
             if p is not None and not (isinstance(p, sympy.Basic) and p == 0)]
 
 

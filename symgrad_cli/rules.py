@@ -7,9 +7,9 @@ replaced by placeholders (``sin(_0)``) is the cache key, so a chain of
 node's own expression reuses the node's value (``sigmoid'`` becomes
 ``s*(1 - s)`` of the existing ``s``).
 
-A few elementwise rules are written by hand in :data:`PARTIAL_RULES`, where
-the textbook formula evaluates to NaN at a point where the derivative has a
-conventional value (``x^y`` at ``x = 0``).
+Powers whose exponent varies are differentiated by a rule of their own
+(:class:`_power`), where the textbook formula evaluates to NaN at a point
+where the derivative has a conventional value (``x^y`` at ``x = 0``).
 
 Tensor operations have no expression; each has a vjp rule in
 :data:`TENSOR_VJPS` that turns a cotangent into nodes for its inputs.
@@ -86,8 +86,8 @@ def split_selection(partial: sympy.Expr) -> tuple[list, sympy.Expr]:
     """Split ``partial`` into conditions and the rest.
 
     ``partial == where(all conditions, rest, 0)``: the factors that select
-    (``where(c, a, 0)``, ``where(c, 0, b)``, and ``step(u)`` where
-    ``step(0) = 0``) become conditions.
+    (``where(c, a, 0)``, ``where(c, 0, b)``, and ``step(u)``, which is 0
+    below 0) become conditions.
     """
     conditions = []
     rest = []
@@ -102,6 +102,10 @@ def split_selection(partial: sympy.Expr) -> tuple[list, sympy.Expr]:
             pending.extend(sympy.Mul.make_args(factor.args[2]))
         elif isinstance(factor, fn.step) and fn.current_kinks().step_at_zero == 0:
             conditions.append(factor.args[0] > 0)
+        elif isinstance(factor, fn.step):
+            # step(0) is not 0 here: it selects u >= 0 and keeps its value.
+            conditions.append(factor.args[0] >= 0)
+            rest.append(factor)
         else:
             rest.append(factor)
     return conditions, sympy.Mul(*rest)
@@ -144,10 +148,9 @@ def _extend_placeholders(n: int) -> None:
 
 
 def _partial(template: sympy.Expr, wrt: sympy.Symbol) -> sympy.Expr:
-    rule = PARTIAL_RULES.get(type(template))
-    derivative = rule(template, wrt) if rule else None
-    if derivative is None:
-        derivative = sympy.diff(template, wrt)
+    derivative = _guarded_powers(template).diff(wrt)
+    derivative = derivative.replace(
+        lambda e: isinstance(e, _power), lambda e: sympy.Pow(*e.args))
     if _is_abstract(template):
         # Reusing the output inside Derivative(f(_0), _0) would change it.
         return derivative
@@ -159,30 +162,47 @@ def _is_abstract(expr: sympy.Expr) -> bool:
                for f in expr.atoms(sympy.Function))
 
 
-def _power_partial(template: sympy.Pow, wrt: sympy.Symbol):
-    """``x^y``: PyTorch's values where the textbook formula is 0*inf.
+def _guarded_powers(expr: sympy.Expr) -> sympy.Expr:
+    """``expr`` with each power whose exponent varies written as
+    :class:`_power`, whose derivatives avoid the textbook's ``0*inf``.
+
+    Every such power is guarded, not only a node that is one: the first
+    derivative of ``x^y`` holds ``x^(y - 1)``, and its own derivative must
+    be as careful at ``x = 0`` (``d2/dx2 x^2`` is 2 there, not NaN).
+    """
+    return expr.replace(
+        lambda e: isinstance(e, sympy.Pow) and e.exp.free_symbols
+        and not e.base.has(sympy.E) and not (
+            e.base.free_symbols & e.exp.free_symbols),
+        lambda e: _power(*e.args))
+
+
+class _power(sympy.Function):
+    """``x^y`` while a partial is derived, with PyTorch's values where the
+    textbook formula is ``0*inf``.
 
     ``d/dx x^y`` is 0 where ``y == 0`` (``x^0`` is 1 for every x), and
-    ``d/dy x^y`` is 0 where ``x == 0`` and ``y >= 0`` (``0^y`` is flat there).
+    ``d/dy x^y`` is 0 where ``x == 0`` and ``y >= 0`` (``0^y`` is flat
+    there).  A negative constant base has no real logarithm: the slope in
+    the exponent is NaN, as float64's ``log`` of it.
     """
-    base, exponent = template.args
-    if wrt in base.free_symbols and wrt in exponent.free_symbols:
-        return None  # x^x: the textbook rule has no 0*inf to avoid
-    if wrt == base and exponent.free_symbols:
-        return fn.where(sympy.Eq(exponent, 0), 0, exponent * base ** (exponent - 1))
-    if wrt == base and exponent == sympy.Rational(1, 2):
-        return 1 / (2 * OUTPUT)
-    if wrt == exponent and base.free_symbols:
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        base, exponent = self.args
+        if argindex == 1:
+            return fn.where(sympy.Eq(exponent, 0), 0,
+                            exponent * _power(base, exponent - 1))
+        if base.is_zero:
+            # 0^y is 0 for y > 0, 1 at 0 and infinite below: flat for y >= 0.
+            return fn.where(exponent >= 0, 0, sympy.nan)
+        if base.is_number and base.is_negative:
+            return sympy.nan
+        if base.is_number:
+            return self * sympy.log(base)
         flat = sympy.And(sympy.Eq(base, 0), exponent >= 0)
-        return fn.where(flat, 0, OUTPUT * sympy.log(base))
-    if wrt == exponent and base.is_zero:
-        # 0^y is 0 for y > 0, 1 at 0 and infinite below: flat for y >= 0.
-        return fn.where(exponent >= 0, 0, sympy.nan)
-    return None
-
-
-#: Hand-written partials, by the class of a node's whole expression.
-PARTIAL_RULES = {sympy.Pow: _power_partial}
+        return fn.where(flat, 0, self * sympy.log(base))
 
 
 # Tensor operations.  Each rule takes the graph, the node and its cotangent
