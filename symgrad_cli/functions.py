@@ -171,51 +171,56 @@ class absolute(sympy.Function):
         return sympy.Abs(self.args[0])
 
 
-def _tie_split(a, b, ahead):
-    """The partial of ``max`` (``ahead`` is ``a > b``) or ``min`` for ``a``.
+class _Extremum(sympy.Function):
+    """``max`` or ``min`` of two or more numbers.
 
-    1 where ``a`` is chosen, 0 where ``b`` is, and a tie splits it equally, as
-    PyTorch, JAX and sympy all do.
+    The partial for one argument is 1 where it alone is chosen, 0 where
+    another is, and a tie of k arguments splits it equally, 1/k each, as
+    PyTorch's ``amax``, JAX and sympy do.
     """
-    strict, loose = (a > b, a >= b) if ahead else (a < b, a <= b)
-    return where(loose, where(strict, 1, sympy.Rational(1, 2)), 0)
 
-
-class maximum(sympy.Function):
-    """The larger of two numbers."""
-
-    nargs = 2
-
-    def fdiff(self, argindex=1):
-        a, b = self.args if argindex == 1 else self.args[::-1]
-        return _tie_split(a, b, ahead=True)
+    #: True for max, False for min.
+    larger = True
 
     @classmethod
-    def eval(cls, a, b):
-        if a == b:
-            return a
-        if (a - b).is_number and (a - b).is_comparable:
-            return a if a > b else b
+    def eval(cls, *args):
+        if len(args) < 2:
+            raise TypeError(f"{cls.__name__} takes two or more arguments")
+        if all(a == args[0] for a in args[1:]):
+            return args[0]
+        if all(a.is_number and a.is_comparable for a in args):
+            return (max if cls.larger else min)(args, key=float)
+
+    def fdiff(self, argindex=1):
+        chosen = self.args[argindex - 1]
+        others = self.args[: argindex - 1] + self.args[argindex:]
+        if len(others) == 1:
+            (other,) = others
+            strict, loose = self._ahead(chosen, other)
+            return where(loose, where(strict, 1, sympy.Rational(1, 2)), 0)
+        ahead = sympy.And(*(self._ahead(chosen, o)[1] for o in others))
+        ties = sympy.Add(1, *(where(sympy.Eq(o, chosen), 1, 0) for o in others))
+        return where(ahead, 1 / ties, 0)
+
+    @classmethod
+    def _ahead(cls, a, b):
+        """(a strictly ahead of b, a ahead of or level with b)."""
+        return (a > b, a >= b) if cls.larger else (a < b, a <= b)
+
+
+class maximum(_Extremum):
+    """The largest of two or more numbers."""
+
+    larger = True
 
     def native(self):
         return sympy.Max(*self.args)
 
 
-class minimum(sympy.Function):
-    """The smaller of two numbers."""
+class minimum(_Extremum):
+    """The smallest of two or more numbers."""
 
-    nargs = 2
-
-    def fdiff(self, argindex=1):
-        a, b = self.args if argindex == 1 else self.args[::-1]
-        return _tie_split(a, b, ahead=False)
-
-    @classmethod
-    def eval(cls, a, b):
-        if a == b:
-            return a
-        if (a - b).is_number and (a - b).is_comparable:
-            return a if a < b else b
+    larger = False
 
     def native(self):
         return sympy.Min(*self.args)
@@ -273,8 +278,8 @@ ELEMENTWISE = {
     "erf": sympy.erf,
 }
 
-#: Functions of two arguments, elementwise.
-BINARY = {"max": maximum, "min": minimum}
+#: Functions of two or more arguments, elementwise.
+VARIADIC = {"max": maximum, "min": minimum}
 
 #: The name each sympy function class prints as in symgrad's language.
 PRINTED_NAME = {cls: name for name, cls in ELEMENTWISE.items()}

@@ -60,7 +60,7 @@ _FUNCTIONS = {
     sympy.exp: "np.exp", sympy.log: "np.log", fn.log1p: "np.log1p",
     fn.expm1: "np.expm1", fn.absolute: "np.abs", fn.sign: "np.sign",
     sympy.erf: "_erf", fn.sigmoid: "_sigmoid", fn.softplus: "_softplus",
-    fn.relu: "_relu", fn.maximum: "np.maximum", fn.minimum: "np.minimum",
+    fn.relu: "_relu",
 }
 
 _RELATIONS = {
@@ -195,6 +195,18 @@ class _Printer:
         if expr.is_Integer and self.dtype is None:
             return str(int(expr))
         return self(expr)
+
+    def _maximum(self, expr):
+        return self._nested("np.maximum", expr.args)
+
+    def _minimum(self, expr):
+        return self._nested("np.minimum", expr.args)
+
+    def _nested(self, function: str, args) -> str:
+        text = self(args[0])
+        for arg in args[1:]:
+            text = f"{function}({text}, {self(arg)})"
+        return text
 
     def _relu(self, expr):
         return f"np.maximum({self(expr.args[0])}, {self._zero()})"
@@ -508,8 +520,13 @@ def _checks(node: Node, g: Graph, target: str, names: dict) -> list[tuple]:
     if node.params_op or node.op == "constant" and not node.params:
         return []
     args = [names[g[i].symbol] for i in node.inputs]
-    kinked = node.role == "forward" and isinstance(node.expr, fn.KINKED)
-    return [(node.id, target, args, node.expr.func.__name__ if kinked else None)]
+    kinked = None
+    if node.role == "forward" and isinstance(node.expr, fn.KINKED):
+        # The kinked function's own arguments: a variable's name, or a number.
+        kinked = (node.expr.func.__name__, [
+            names[a] if isinstance(a, sympy.Symbol) else float(a)
+            for a in node.expr.args])
+    return [(node.id, target, args, kinked)]
 
 
 def _check_all(checked, g, kinks, values, outputs):
@@ -522,7 +539,9 @@ def _check_all(checked, g, kinks, values, outputs):
         if leaked:
             _check(values[target], node_id, inputs, g)
         if kinked:
-            _kink(kinked, kinks, *inputs)
+            name, kink_args = kinked
+            _kink(name, kinks, *[values[a] if isinstance(a, str) else a
+                                 for a in kink_args])
 
 
 def _describe(node: Node) -> str:
@@ -556,7 +575,13 @@ def _check(value, node_id, inputs, graph=None):
 
 
 def _kink(name, kinks, *args):
-    hit = np.any(args[0] == 0) if len(args) == 1 else np.any(args[0] == args[1])
+    if len(args) == 1:
+        hit = np.any(args[0] == 0)
+    else:
+        # A tie that matters: the chosen value is reached by two arguments.
+        chosen = functools.reduce(
+            np.maximum if name == "maximum" else np.minimum, args)
+        hit = np.any(sum((np.asarray(a) == chosen).astype(int) for a in args) > 1)
     if hit:
         what = {"maximum": "max at a tie", "minimum": "min at a tie",
                 "absolute": "abs at 0"}.get(name, f"{name} at 0")

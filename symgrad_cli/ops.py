@@ -242,11 +242,8 @@ def call(g: Graph, name: str, args: list[Operand]) -> Operand:
             # application directly.
             function = functools.partial(sympy.Basic.__new__, function)
         return elementwise(g, name, function, *args)
-    if name in fn.BINARY:
-        result = args[0]
-        for arg in args[1:]:
-            result = elementwise(g, name, fn.BINARY[name], result, arg)
-        return result
+    if name in fn.VARIADIC:
+        return elementwise(g, name, fn.VARIADIC[name], *args)
     if name == "where":
         return select(g, *args)
     if name in TENSOR_FUNCTIONS:
