@@ -28,6 +28,7 @@ import sympy
 
 from symgrad_cli import functions as fn
 from symgrad_cli import ops
+from symgrad_cli.errors import InputError
 from symgrad_cli.graph import Graph
 from symgrad_cli.rules import (
     COTANGENT,
@@ -94,11 +95,25 @@ def derivatives(g: Graph, output: Operand, wrt: list[str],
     for k in range(1, order + 1):
         following = {}
         for key, value in level.items():
+            _check_scalar(g, key, value, order)
             grads = gradients(g, value, wrt, order=k)
             for w in wrt:
                 following[key + (w,)] = grads[w]
         level = following
     return {key: level[key] for key in itertools.product(wrt, repeat=order)}
+
+
+def _check_scalar(g: Graph, key: tuple, value: Operand, order: int) -> None:
+    """A derivative differentiated again must be a scalar: the derivative of
+    a tensor is a Jacobian, which one reverse sweep does not build."""
+    shape = ops.shape_of(g, value)
+    if key and shape != ():
+        raise InputError(
+            f"--order {order}: the derivative d/d{','.join(key)} has shape "
+            f"{shape}, and differentiating it again would need a Jacobian; "
+            f"higher orders take scalar variables only (use --wrt to pick "
+            f"scalar ones, or --order 1)"
+        )
 
 
 def _nodes_between(g: Graph, output: str, wrt: set[str]) -> list[str]:

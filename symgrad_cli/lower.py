@@ -245,6 +245,8 @@ def _is_negative(term) -> bool:
 
 
 def _number(value) -> str:
+    if value is sympy.zoo:
+        return "np.nan"  # no sign: as float64's 0*inf, never a real infinity
     number = float(value)
     if math.isnan(number):
         return "np.nan"

@@ -295,6 +295,9 @@ def mean(g: Graph, a: Operand, axis: int | None = None,
     else:
         count = shape[_axis(shape, axis, "mean")]
     total = reduce_sum(g, a, axis, keepdims)
+    if count == 0:
+        # 0/0 as float64 computes it (NaN), not sympy's complex infinity.
+        return div(g, total, g.constant(sympy.Integer(0), opaque=True))
     return div(g, total, sympy.Integer(count))
 
 
