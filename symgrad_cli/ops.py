@@ -26,15 +26,20 @@ from symgrad_cli.graph import Graph
 Operand = str | sympy.Basic
 
 _U = sympy.Wild("u")
+_V = sympy.Wild("v")
 
 #: Rewrites applied when a node is built: (pattern, stable replacement).
 STABLE_FORMS = [
     (sympy.log(fn.sigmoid(_U)), -fn.softplus(-_U)),
     (sympy.log(1 - fn.sigmoid(_U)), -fn.softplus(_U)),
     (sympy.log(1 + sympy.exp(_U)), fn.softplus(_U)),
+    (fn.log1p(sympy.exp(_U)), fn.softplus(_U)),
+    # log-sum-exp of two: smooth, so no kink convention enters its slopes.
+    (sympy.log(sympy.exp(_U) + sympy.exp(_V)), _U + fn.softplus(_V - _U)),
     (sympy.log(sympy.exp(_U)), _U),
     (1 - fn.sigmoid(_U), fn.sigmoid(-_U)),
     (sympy.exp(_U) / (1 + sympy.exp(_U)), fn.sigmoid(_U)),
+    (sympy.exp(_U) / (sympy.exp(_U) + sympy.exp(_V)), fn.sigmoid(_U - _V)),
     (1 / (1 + sympy.exp(_U)), fn.sigmoid(-_U)),
 ]
 
@@ -61,7 +66,7 @@ def elementwise(g: Graph, op: str, build, *operands: Operand) -> Operand:
     if all(isinstance(a, sympy.Basic) and not a.free_symbols for a in args):
         return _fold(g, build, args)
     expr = build(*args)
-    if op == "log" or _near_unstable(g, operands):
+    if op in ("log", "log1p") or _near_unstable(g, operands):
         stable = _stabilize(g, expr)
         if stable is not None:
             return stable
@@ -103,14 +108,14 @@ def _float64(value: sympy.Basic) -> bool:
 
 #: Exact numbers with more digits than this become floats: float64 cannot
 #: tell them apart, and printing or powering them exactly takes forever.
-MAX_EXACT_DIGITS = 300
+MAX_EXACT_DIGITS = 1000
 
 
 def tame(number: sympy.Rational) -> sympy.Number:
     """``number``, or a 17-digit float when it is too long to keep exact."""
     p, q = number.as_numer_denom()
-    if len(str(abs(int(p))) if abs(p) < 10**400 else "x" * 400) > MAX_EXACT_DIGITS \
-            or abs(q) > 10**MAX_EXACT_DIGITS:
+    limit = 10**MAX_EXACT_DIGITS
+    if abs(p) >= limit or abs(q) >= limit:
         return sympy.Float(number, 17)
     return number
 
