@@ -8,6 +8,7 @@ function's own numpy code.  Neither shares the backward builder.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -32,6 +33,9 @@ class Row:
     sympy: float | None
     finite: float
     agrees: bool
+    #: True where the point sits on a kink: no derivative exists there, and
+    #: symgrad's value is the convention of ``--kinks``, which no oracle has.
+    at_kink: bool = False
 
 
 @dataclass
@@ -56,13 +60,32 @@ def check(derivation: Derivation, values: dict | None, points: int = 5,
     function, _ = derivation.closed_forms(simplify=False)
     result = CheckResult()
     for point in trial_points:
-        _, grads = derivation.evaluate(point)
+        grads, at_kink = _evaluate(derivation, point)
         for key, value in grads.items():
             reference = _sympy_value(derivation, function, key, point)
             finite = _finite_difference(derivation, key, point)
+            agrees = at_kink or _agrees(value, reference, finite)
             result.rows.append(Row(point, key, value, reference, finite,
-                                   _agrees(value, reference, finite)))
+                                   agrees, at_kink))
     return result
+
+
+def _evaluate(derivation, point) -> tuple[dict, bool]:
+    """The derivatives at ``point``, and whether it sits on a kink.
+
+    The evaluation's warnings are passed on as they came.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, grads = derivation.evaluate(point)
+    for warning in caught:
+        warnings.warn(warning.message, stacklevel=3)
+    at_kink = any(KINK_WARNING in str(w.message) for w in caught)
+    return grads, at_kink
+
+
+#: The words of lower's warning when an argument sits on a kink.
+KINK_WARNING = "no derivative exists there"
 
 
 def _random_points(derivation, shapes, rng, count) -> list[dict]:
@@ -87,12 +110,17 @@ def _sympy_value(derivation, function, key, point):
         native = fn.to_native(function)
     symbol = sympy.Symbol(key, real=True)
     derivative = sympy.diff(native, symbol)
-    subs = {sympy.Symbol(k, real=True): sympy.Float(float(v), 30)
+    # The point's floats exactly, so that sqrt(0) is 0 and 1/(2*sqrt(0)) is
+    # sympy's complex infinity, not an error.
+    subs = {sympy.Symbol(k, real=True): sympy.Rational(float(v))
             for k, v in point.items()}
     try:
-        return float(derivative.evalf(30, subs=subs))
-    except (TypeError, ValueError):
-        return None
+        exact = derivative.xreplace(subs)
+        if exact.has(sympy.zoo):
+            return math.inf  # infinite, of no sign: compared by magnitude
+        return float(exact.evalf(30))
+    except (TypeError, ValueError, ArithmeticError):
+        return None  # not real (log(-1)): finite differences decide
 
 
 def _finite_difference(derivation, key, point):
@@ -124,10 +152,20 @@ def _close(a, b, rel):
 
 
 def _agrees(value, reference, finite) -> bool:
-    ok = _close(value, finite, RELATIVE_FINITE)
-    if reference is not None:
-        ok = ok and _close(value, reference, RELATIVE_SYMPY)
-    return ok
+    if reference is None or math.isnan(reference):
+        # No real value from the textbook formula (log(-1), or 0*inf where
+        # symgrad's rule gives the limit, as x^y at x = 0): finite
+        # differences decide.
+        return _close(value, finite, RELATIVE_FINITE)
+    if np.all(np.isnan(finite)):
+        # Outside the function's domain: nothing to difference.
+        return _close(value, reference, RELATIVE_SYMPY)
+    if not math.isfinite(reference):
+        # An infinite slope (sqrt at 0) no finite difference can measure.
+        value = abs(float(value)) if math.isinf(reference) else value
+        return _close(value, abs(reference), RELATIVE_SYMPY)
+    return (_close(value, reference, RELATIVE_SYMPY)
+            and _close(value, finite, RELATIVE_FINITE))
 
 
 def table(result: CheckResult) -> str:
@@ -140,11 +178,16 @@ def table(result: CheckResult) -> str:
         lines.append(
             f"{point[:32]:<32} {row.key:<8} {_short(row.symgrad):>22} "
             f"{_short(row.sympy):>22} {_short(row.finite):>22}  "
-            f"{'yes' if row.agrees else 'NO'}"
+            f"{'kink' if row.at_kink else 'yes' if row.agrees else 'NO'}"
         )
     verdict = "all derivatives agree" if result.agrees else "DISAGREEMENT"
     lines.append(f"{verdict}: {sum(r.agrees for r in result.rows)} of "
                  f"{len(result.rows)} checks agree")
+    kinks = sum(r.at_kink for r in result.rows)
+    if kinks:
+        lines.append(
+            f"{kinks} at a kink, where no derivative exists: symgrad's value "
+            f"there is the --kinks convention, which the oracles do not know")
     return "\n".join(lines) + "\n"
 
 
