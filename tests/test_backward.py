@@ -21,7 +21,7 @@ from strategies import close, oracle
 from symgrad_cli import backward, lower
 from symgrad_cli import functions as fn
 from symgrad_cli.api import differentiate
-from symgrad_cli.errors import SymgradWarning
+from symgrad_cli.errors import InputError, SymgradWarning
 from symgrad_cli.parse import parse
 
 V = {name: sympy.Symbol(name, real=True)
@@ -247,6 +247,28 @@ def test_max_tie_splits_the_gradient_equally():
     assert grads == {"x": 0.5, "y": 0.5}
 
 
+@pytest.mark.parametrize("text, point, share", [
+    ("max(x, y, z)", {"x": 1.0, "y": 1.0, "z": 1.0}, {"x": 1 / 3, "y": 1 / 3,
+                                                      "z": 1 / 3}),
+    ("min(x, y, z)", {"x": 0.0, "y": 0.0, "z": 2.0}, {"x": 0.5, "y": 0.5, "z": 0}),
+    ("max(x, x, y)", {"x": 1.0, "y": 1.0}, {"x": 2 / 3, "y": 1 / 3}),
+    ("max(x, y, z)", {"x": 3.0, "y": 1.0, "z": 2.0}, {"x": 1, "y": 0, "z": 0}),
+])
+def test_a_tie_of_k_arguments_gives_each_1_over_k(text, point, share):
+    """A tie among k of max's or min's arguments splits the gradient k ways,
+    as PyTorch's amax does, however many arguments there are."""
+    _, grads = quietly(differentiate(text).evaluate, point)
+    assert {k: float(v) for k, v in grads.items()} == pytest.approx(share)
+
+
+def test_max_of_a_variable_and_a_constant_is_no_tie_elsewhere():
+    """max(x, 1) at x = 0 is not a kink: no warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SymgradWarning)
+        _, grads = differentiate("max(x, 1)").evaluate({"x": 0.0})
+    assert float(grads["x"]) == 0.0
+
+
 def test_no_kink_warning_away_from_kinks():
     """relu, abs and max away from their kinks raise no warning."""
     derivation = differentiate("relu(x) + abs(x) + max(x, y)")
@@ -293,6 +315,77 @@ def test_untaken_where_branch_raises_no_domain_warning():
         assert np.isfinite(value) and np.isfinite(grads["x"])
 
 
+def test_masks_of_two_selections_are_united():
+    """sqrt(x) is read by two where()s, neither taking it at 0: the summed
+    cotangent stays masked and the derivative is 2, not 0*inf = NaN."""
+    text = "where(x < 1, x, sqrt(x)) + where(x < 2, x, sqrt(x))"
+    _, grads = quietly(differentiate(text).evaluate, {"x": 0.0})
+    assert float(grads["x"]) == 2.0
+    _, grads = quietly(differentiate(text, order=2).evaluate, {"x": 0.0})
+    assert float(grads["x,x"]) == 0.0
+
+
+def test_a_scalar_selection_masks_through_a_reduction():
+    """where(y < 1, y, sum(sqrt(x))) at y = 0 sends x nothing, not NaN at x = 0."""
+    derivation = differentiate("where(y < 1, y, sum(sqrt(x)))", shapes={"x": (2,)})
+    _, grads = quietly(derivation.evaluate, {"x": np.array([0.0, 1.0]), "y": 0.0})
+    assert grads["x"].tolist() == [0.0, 0.0]
+    assert float(grads["y"]) == 1.0
+
+
+@pytest.mark.xfail(strict=True, reason="a vector condition cannot mask a scalar "
+                   "cotangent after the sum over it; the selection's zero times "
+                   "sqrt'(0) = inf is NaN")
+def test_a_vector_selection_masks_a_scalar_input():
+    """sum(where(x > 0, sqrt(w), 0)) takes sqrt(w) nowhere when every x < 0."""
+    derivation = differentiate("sum(where(x > 0, sqrt(w), 0))", shapes={"x": (2,)})
+    _, grads = quietly(derivation.evaluate, {"x": np.array([-1.0, -2.0]), "w": 0.0})
+    assert float(grads["w"]) == 0.0
+
+
+def test_relu_masks_under_every_convention():
+    """relu(sqrt(x^2) - 1) at 0 is flat (its argument is -1): slope 0 under
+    every --kinks, even where step(0) is 1/2."""
+    for kinks in fn.KINKS:
+        _, grads = quietly(differentiate("relu(sqrt(x^2) - 1)", kinks=kinks)
+                           .evaluate, {"x": 0.0})
+        assert float(grads["x"]) == 0.0, kinks
+
+
+@pytest.mark.parametrize("text, point, key", [
+    ("x^y", {"x": 0.0, "y": 2.0}, "x,x"), ("x^y", {"x": 0.0, "y": 3.0}, "x,x,x"),
+    ("x^(y + 1)", {"x": 0.0, "y": 1.0}, "x,x"), ("x^y", {"x": 0.0, "y": 2.0}, "x,y"),
+])
+def test_higher_derivatives_of_a_power_at_a_zero_base(text, point, key):
+    """Each derivative of x^y at x = 0 is the limit sympy.diff gives for the
+    exponent fixed (d2/dx2 x^2 = 2), never 0*inf = NaN."""
+    order = key.count(",") + 1
+    expr = sympy.sympify(text.replace("^", "**"), locals={"x": x, "y": y})
+    reference = expr
+    for name in key.split(","):
+        reference = sympy.diff(reference, V[name])
+    want = sympy.limit(reference.subs(y, point["y"]), x, 0, "+")
+    _, grads = quietly(differentiate(text, order=order).evaluate, point)
+    assert float(grads[key]) == float(want)
+
+
+def test_a_negative_constant_base_has_a_nan_slope_in_the_exponent():
+    """(-2)^x at 3 is -8 (float64's power), and its slope, log(-2)*(-8), is
+    not real: NaN, with no complex number in the derivative graph."""
+    derivation = differentiate("(-2)^x")
+    value, grads = quietly(derivation.evaluate, {"x": 3.0})
+    assert float(value) == -8.0 and math.isnan(grads["x"])
+    assert not any(node.expr is not None and node.expr.has(sympy.I)
+                   for node in derivation.graph)
+
+
+def test_higher_order_of_a_tensor_derivative_is_an_input_error():
+    """d/dx of sum(x)^2 is a vector; differentiating it again needs a
+    Jacobian, which is refused with a message, not summed silently."""
+    with pytest.raises(InputError, match="Jacobian"):
+        differentiate("sum(x)^2", order=2, shapes={"x": (2,)})
+
+
 def test_zero_to_a_variable_power_is_flat_for_positive_exponents():
     """0^z is 0 for every z > 0, so its derivative there is 0, not NaN."""
     derivation = differentiate("0^z + x")
@@ -312,6 +405,10 @@ STABLE = [
     ("tanh(x)", mpmath.tanh),
     # log(1 - sigmoid(t)) = -log(1 + exp(t)), which mpmath evaluates exactly.
     ("log(1 - sigmoid(x))", lambda t: -mpmath.log(1 + mpmath.exp(t))),
+    ("log1p(exp(x))", lambda t: mpmath.log(1 + mpmath.exp(t))),
+    ("log(exp(x) + exp(-x/2))", lambda t: mpmath.log(mpmath.exp(t) + mpmath.exp(-t / 2))),
+    ("exp(x)/(exp(x) + exp(-x))",
+     lambda t: mpmath.exp(t) / (mpmath.exp(t) + mpmath.exp(-t))),
 ]
 
 

@@ -574,6 +574,39 @@ def test_check_at_a_point():
     assert any(f"{math.cos(1) * 2:.10f}"[:10] in row for row in rows)
 
 
+def test_check_marks_a_kink_as_the_convention():
+    """relu at 0 has no derivative: check says 'kink' and exits 0, although
+    sympy's Heaviside(0) = 1/2 differs from PyTorch's 0."""
+    result = CliRunner().invoke(cli, ["check", "relu(x)", "--at", "x=0"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[2].endswith("kink")
+    assert "0.5" in result.stdout.splitlines()[2]
+
+
+@pytest.mark.parametrize("text, at", [("sqrt(x)*y", "x=0,y=1"), ("x^y", "x=0,y=2"),
+                                      ("log(x)", "x=-1")])
+def test_check_at_a_domain_edge_agrees(text, at):
+    """An infinite slope (sqrt at 0), PyTorch's value where the textbook
+    formula is 0*inf (x^y at 0) and a point outside the domain are no crash
+    and no disagreement."""
+    result = CliRunner().invoke(cli, ["check", text, "--at", at])
+    assert result.exit_code == 0, result.output
+    assert "all derivatives agree" in result.stdout
+
+
+def test_check_exits_1_on_a_disagreement(monkeypatch):
+    """A finite difference that differs from symgrad's value is a
+    disagreement: NO in its row, exit 1."""
+    from symgrad_cli import checking
+
+    real = checking._finite_difference
+    monkeypatch.setattr(checking, "_finite_difference",
+                        lambda *args: real(*args) + 0.01)
+    result = CliRunner().invoke(cli, ["check", "sin(x)", "--at", "x=1"])
+    assert result.exit_code == 1
+    assert "NO" in result.stdout and "DISAGREEMENT" in result.stdout
+
+
 def test_version():
     """symgrad --version prints the package's version and exits 0."""
     result = CliRunner().invoke(cli, ["--version"])
