@@ -28,7 +28,6 @@ import sympy
 
 from symgrad_cli import functions as fn
 from symgrad_cli import ops
-from symgrad_cli.errors import InputError
 from symgrad_cli.graph import Graph
 from symgrad_cli.rules import (
     COTANGENT,
@@ -89,31 +88,60 @@ def derivatives(g: Graph, output: Operand, wrt: list[str],
     """Every derivative of ``output`` of the given order.
 
     Keys follow ``itertools.product(wrt, repeat=order)``: ``("x", "y")`` is
-    the derivative with respect to ``x``, then ``y``.
+    the derivative with respect to ``x``, then ``y``.  A derivative with
+    respect to a tensor differentiated again is a Jacobian: ``("x", "y")``
+    has shape ``shape(x) + shape(y)``.
     """
     level = {(): output}
     for k in range(1, order + 1):
         following = {}
         for key, value in level.items():
-            _check_scalar(g, key, value, order)
-            grads = gradients(g, value, wrt, order=k)
+            if k == 1:
+                grads = gradients(g, value, wrt, order=k)
+            else:
+                grads = _jacobian(g, value, wrt, order=k)
             for w in wrt:
                 following[key + (w,)] = grads[w]
         level = following
-    return {key: level[key] for key in itertools.product(wrt, repeat=order)}
+    result = {}
+    for key in itertools.product(wrt, repeat=order):
+        shape = sum((g[w].shape for w in key), ())
+        value = level[key]
+        if shape and not isinstance(value, str):
+            # A zero of a tensor is an array of zeros at the edge.
+            with g.building("backward", order):
+                value = ops.broadcast_to(g, g.as_node(value), shape)
+        result[key] = value
+    return result
 
 
-def _check_scalar(g: Graph, key: tuple, value: Operand, order: int) -> None:
-    """A derivative differentiated again must be a scalar: the derivative of
-    a tensor is a Jacobian, which one reverse sweep does not build."""
+def _jacobian(g: Graph, value: Operand, wrt: list[str],
+              order: int) -> dict[str, Operand]:
+    """:func:`gradients` of ``value``, element by element when it is a
+    tensor: of shape ``S``, its derivative with respect to ``w`` has shape
+    ``S + shape(w)``, one reverse sweep per element.
+    """
     shape = ops.shape_of(g, value)
-    if key and shape != ():
-        raise InputError(
-            f"--order {order}: the derivative d/d{','.join(key)} has shape "
-            f"{shape}, and differentiating it again would need a Jacobian; "
-            f"higher orders take scalar variables only (use --wrt to pick "
-            f"scalar ones, or --order 1)"
-        )
+    if shape == ():
+        return gradients(g, value, wrt, order)
+    from symgrad_cli.convolution import put, take
+
+    with g.building("backward", order):
+        rows = [_jacobian(g, take(g, value, i, axis=0), wrt, order)
+                for i in range(shape[0])]
+    jacobian = {}
+    for w in wrt:
+        row_shape = shape[1:] + g[w].shape
+        total: Operand = sympy.Integer(0)
+        with g.building("backward", order):
+            for i, row in enumerate(rows):
+                if isinstance(row[w], sympy.Basic) and row[w] == 0:
+                    continue
+                part = ops.broadcast_to(g, g.as_node(row[w]), row_shape)
+                placed = put(g, part, i, 0, shape[0])
+                total = placed if total == 0 else ops.add(g, total, placed)
+        jacobian[w] = total
+    return jacobian
 
 
 def _nodes_between(g: Graph, output: str, wrt: set[str]) -> list[str]:

@@ -598,6 +598,7 @@ def _softmax_cross_entropy(z, targets, mode):
 
 def _put(x, index, axis, size):
     """Zeros of ``x``'s shape with a new ``axis`` of ``size``, ``x`` at ``index``."""
+    x = np.asarray(x)
     out = np.zeros(x.shape[:axis] + (size,) + x.shape[axis:], dtype=x.dtype)
     out[(slice(None),) * axis + (index,)] = x
     return out
