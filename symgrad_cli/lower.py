@@ -142,14 +142,9 @@ class _Printer:
         if content != 1 and isinstance(rest, sympy.Add):
             return f"({self.literal(content)} * {self._Add(rest)})"
         terms = sorted(expr.args, key=_is_negative)
-        text = self(terms[0]) if not _is_negative(terms[0]) else \
-            f"-{self(-terms[0])}"
-        for term in terms[1:]:
-            if _is_negative(term):
-                text += f" - {self(-term)}"
-            else:
-                text += f" + {self(term)}"
-        return f"({text})"
+        signed = [("-", self(-t)) if _is_negative(t) else ("+", self(t))
+                  for t in terms]
+        return _balanced(signed, "+")
 
     def _Mul(self, expr):
         numerator, denominator = [], []
@@ -161,10 +156,12 @@ class _Printer:
                 numerator.insert(0, self.literal(-1))
             else:
                 numerator.append(self(factor))
-        text = " * ".join(numerator) or self.literal(1)
-        if denominator:
-            text = f"{text} / ({' * '.join(denominator)})"
-        return f"({text})"
+        text = _balanced([("*", f) for f in numerator], "*") if numerator \
+            else self.literal(1)
+        if not denominator:
+            return text if numerator else f"({text})"
+        below = _balanced([("*", f) for f in denominator], "*")
+        return f"({text} / {below})"
 
     def _Pow(self, expr):
         base, exponent = expr.args
@@ -236,6 +233,26 @@ class _Printer:
 
     def _Not(self, expr):
         return f"(~{self(expr.args[0])})"
+
+
+#: Operands joined in one parenthesised chain: Python's compiler recurses
+#: once per binary operator, so a 3,000-term sum is written as a sum of
+#: chains of this length rather than one chain.
+CHAIN = 64
+
+
+def _balanced(operands: list[tuple[str, str]], operator: str) -> str:
+    """``(a + b - c)`` from ``[("+", a), ("+", b), ("-", c)]``, nested in
+    chains of :data:`CHAIN` so that no expression is deeper than a few
+    hundred operators."""
+    while len(operands) > CHAIN:
+        operands = [(operator, _balanced(operands[i:i + CHAIN], operator))
+                    for i in range(0, len(operands), CHAIN)]
+    (sign, text), rest = operands[0], operands[1:]
+    if not rest and sign != "-":
+        return text
+    first = f"-{text}" if sign == "-" else text
+    return "(" + first + "".join(f" {op} {t}" for op, t in rest) + ")"
 
 
 def _is_negative(term) -> bool:
