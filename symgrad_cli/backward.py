@@ -178,7 +178,20 @@ def _union(masks) -> frozenset:
         return masks[0]
     key = sympy.default_sort_key
     regions = [sympy.And(*sorted(m, key=key)) for m in masks]
-    return frozenset({sympy.Or(*sorted(regions, key=key))})
+    union = frozenset({sympy.Or(*sorted(regions, key=key))})
+    return union if _comparisons(union) <= MASK_COMPARISONS else _NO_MASK
+
+
+#: The most comparisons a mask keeps.  A mask may always be weakened (a
+#: value that is zero outside a region is zero outside a larger one), and
+#: without a bound, masks would grow with the depth of the graph and double
+#: where paths merge.
+MASK_COMPARISONS = 8
+
+
+def _comparisons(mask: frozenset) -> int:
+    return sum(len(c.atoms(sympy.core.relational.Relational)) or 1
+               for c in mask)
 
 
 def _restricted(g: Graph, mask: frozenset, shape, aligned: bool) -> frozenset:
@@ -275,6 +288,8 @@ def _product(g: Graph, cotangent: _Cotangent, partial: sympy.Expr) -> _Cotangent
     """``cotangent * partial`` as a node, masked by every selection on its way."""
     conditions, rest = split_selection(partial)
     mask = cotangent.mask | frozenset(conditions)
+    if _comparisons(mask) > MASK_COMPARISONS:
+        mask = frozenset(conditions)  # the nearest selection only
     value = _look_through(g, cotangent.value) * rest
     needs_mask = conditions or (cotangent.mask and not _finite_number(rest))
     if mask and needs_mask:

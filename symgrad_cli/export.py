@@ -9,8 +9,12 @@ the derivative of an abstract function, printed in sympy's notation
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
+import signal
+import threading
+import time
 
 import sympy
 from sympy.printing.str import StrPrinter
@@ -22,8 +26,10 @@ from symgrad_cli.rules import PLACEHOLDERS, rename
 #: Closed forms larger than this many operations, or deeper, are not printed.
 MAX_OPERATIONS = 2000
 MAX_DEPTH = 200
-#: Closed forms up to this many operations are simplified by sympy.
+#: Closed forms up to this many operations are simplified by sympy, for at
+#: most this many seconds in all.
 SIMPLIFY_OPERATIONS = 60
+SIMPLIFY_SECONDS = 1.0
 
 
 class LanguagePrinter(StrPrinter):
@@ -95,12 +101,19 @@ class LanguagePrinter(StrPrinter):
         c, a, b = expr.args
         if isinstance(c, sympy.Not):
             return self._print(fn.where(c.args[0], b, a))
+        # The language's where() takes one comparison.  Nested where()s
+        # repeat a branch per condition, which is fine for a number; for an
+        # expression, the conditions become one, through indicators.
         if isinstance(c, sympy.And):
-            first, rest = c.args[0], sympy.And(*c.args[1:])
-            return self._print(fn.where(first, fn.where(rest, a, b), b))
+            if b.is_Atom:
+                first, rest = c.args[0], sympy.And(*c.args[1:])
+                return self._print(fn.where(first, fn.where(rest, a, b), b))
+            return self._print(fn.where(_indicators(fn.minimum, c) > 0, a, b))
         if isinstance(c, sympy.Or):
-            first, rest = c.args[0], sympy.Or(*c.args[1:])
-            return self._print(fn.where(first, a, fn.where(rest, a, b)))
+            if a.is_Atom:
+                first, rest = c.args[0], sympy.Or(*c.args[1:])
+                return self._print(fn.where(first, a, fn.where(rest, a, b)))
+            return self._print(fn.where(_indicators(fn.maximum, c) > 0, a, b))
         step = self._as_step(c, a, b)
         if step is not None:
             return self._print(step)
@@ -117,6 +130,13 @@ class LanguagePrinter(StrPrinter):
         if isinstance(c, sympy.StrictLessThan):
             return a * fn.step(c.rhs - c.lhs)
         return None
+
+
+def _indicators(extremum, condition):
+    """``min`` (for And) or ``max`` (for Or) of ``where(c, 1, 0)`` over the
+    conditions combined: positive exactly where the condition holds."""
+    with sympy.evaluate(False):
+        return extremum(*(fn.where(c, 1, 0) for c in condition.args))
 
 
 def _finite_number(value) -> bool:
@@ -197,10 +217,12 @@ def closed_forms(g: Graph, outputs: list, simplify: bool = True,
             symbols = [g[i].symbol for i in node.inputs]
             forms[node_id] = node.expr.xreplace(dict(zip(symbols, args)))
     result = []
+    deadline = time.monotonic() + SIMPLIFY_SECONDS
     for position, output in enumerate(outputs):
         form = forms[output] if isinstance(output, str) else output
         if form is not None and simplify and position >= keep_first:
-            form = _simplified(as_steps(tidy_selections(form)))
+            form = as_steps(tidy_selections(form))
+            form = _simplified(form, deadline - time.monotonic())
         result.append(form)
     return result
 
@@ -263,13 +285,49 @@ def as_steps(expr):
     )
 
 
-def _simplified(expr):
-    if sympy.count_ops(expr) > SIMPLIFY_OPERATIONS or expr.has(
+def _simplified(expr, seconds: float):
+    """``expr`` simplified by sympy when that is shorter, within ``seconds``.
+
+    ``sympy.simplify`` has no bound on its time (a sum of eight inverse
+    trigonometric and hyperbolic functions takes it 20 s): past the budget,
+    the form is printed as the graph gives it.
+    """
+    if seconds <= 0 or sympy.count_ops(expr) > SIMPLIFY_OPERATIONS or expr.has(
             sympy.Derivative, fn.where, sympy.Function("sum"),
             sympy.Function("matmul")):
         return expr
-    simpler = sympy.simplify(expr)
+    try:
+        with _time_limit(seconds):
+            simpler = sympy.simplify(expr)
+    except _OutOfTime:
+        return expr
     return simpler if sympy.count_ops(simpler) <= sympy.count_ops(expr) else expr
+
+
+class _OutOfTime(Exception):
+    """Raised inside sympy when a simplification's time is up."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Raise :class:`_OutOfTime` in the block after ``seconds`` (an interval
+    timer's signal; where none can be set, outside the main thread, the
+    block runs unbounded)."""
+    if (not hasattr(signal, "setitimer")
+            or threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+
+    def out_of_time(signum, frame):
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, out_of_time)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 # Listings.

@@ -122,3 +122,36 @@ def test_a_3000_term_sum_and_product_evaluate():
     assert proc.returncode == 0, proc.stderr
     slope = json.loads(proc.stdout)["derivative_values"]["x"]
     assert math.isclose(slope, n * 1.0001 ** (n - 1), rel_tol=1e-9)
+
+
+def test_closed_forms_have_a_time_budget():
+    """A sum of nine vocabulary functions, which sympy.simplify alone takes
+    minutes over, prints its closed forms in a few seconds: simplification
+    stops at its budget and the graph's own form is printed."""
+    text = ("asin(x)+acos(x)+atan(x)+sinh(x)+cosh(x)+tanh(x)+log1p(x)"
+            "+expm1(x)+erf(x)")
+    proc, cpu, _ = cpu_timed(["diff", text, "--order", "2", "--format", "json"])
+    assert proc.returncode == 0, proc.stderr
+    assert cpu < 10
+    form = json.loads(proc.stdout)["derivatives"]["x,x"]
+    assert "erf" not in form and "sinh" in form  # erf'' is a Gaussian's slope
+
+
+def test_a_20_deep_tower_of_powers_prints_in_seconds():
+    """x^x^...^x, 20 deep: selections in its derivative print once each (no
+    branch repeated per condition), with the right slope at 1.01."""
+    text = "^".join(["x"] * 20)
+    proc, cpu, _ = cpu_timed(["diff", text, "--at", "x=1.01", "--format", "json"])
+    assert proc.returncode == 0, proc.stderr
+    assert cpu < 10
+    h = 1e-6
+
+    def tower(v):
+        value = v
+        for _ in range(19):
+            value = v ** value
+        return value
+
+    slope = (tower(1.01 + h) - tower(1.01 - h)) / (2 * h)
+    assert math.isclose(json.loads(proc.stdout)["derivative_values"]["x"], slope,
+                        rel_tol=1e-6)
