@@ -191,6 +191,8 @@ def main(argv: list[str] | None = None) -> None:
             status = 0
         except SystemExit as exit_:
             status = exit_.code if isinstance(exit_.code, int) else 0
+            if _pipe_closed():
+                status = 0
         except RecursionError:
             click.echo("error: the input is nested too deeply", err=True)
             status = 2
@@ -206,6 +208,12 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         _silence_stdout()
     sys.exit(status)
+
+
+def _pipe_closed() -> bool:
+    """True when click met a closed pipe (``symgrad train | head -1``): it
+    then wraps the standard streams and exits with 1, which is no error."""
+    return type(sys.stdout).__name__ == "_PacifyFlushWrapper"
 
 
 def _silence_stdout() -> None:

@@ -281,3 +281,15 @@ def test_show_step_prints_the_generated_function(capsys):
     assert status == 0
     assert "def step(" in out and "sympy" not in out
     assert "np.add.reduce" in out and "@" in out
+
+
+def test_a_closed_pipe_is_not_an_error():
+    """symgrad train xor | head -1: the reader leaves after one line, and
+    training exits 0 without a message (DESIGN.md: a closed pipe is no error)."""
+    process = subprocess.Popen([sys.executable, "-m", "symgrad_cli", "train", "xor"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline().startswith(b"Epoch [1000/10000]")
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert err == b""
