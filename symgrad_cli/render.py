@@ -39,7 +39,7 @@ from pathlib import Path
 import graphviz
 import numpy as np
 
-from symgrad_cli import backward, export, lower
+from symgrad_cli import backward, export, files, lower
 from symgrad_cli import functions as fn
 from symgrad_cli.errors import InputError, RunError
 from symgrad_cli.graph import Graph, Node
@@ -395,9 +395,14 @@ def save(rendering: Rendering, path: str | os.PathLike,
 
 def _write(path: Path, data: bytes) -> None:
     """Write ``data`` through a temporary file, so no half file is left."""
-    directory = path.parent if str(path.parent) else Path(".")
+    shown = path
+    path, replaceable = files.destination(path)
+    directory = path.parent
     temporary = None
     try:
+        if not replaceable:
+            path.write_bytes(data)
+            return
         if path.is_dir():
             raise IsADirectoryError(21, "it is a directory")
         mode = path.stat().st_mode if path.exists() else 0o666 & ~_umask()
@@ -411,7 +416,7 @@ def _write(path: Path, data: bytes) -> None:
         if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
         reason = err.strerror or str(err)
-        raise RunError(f"cannot write {path}: {reason}") from None
+        raise RunError(f"cannot write {shown}: {reason}") from None
 
 
 def _umask() -> int:

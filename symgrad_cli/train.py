@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from symgrad_cli import lower, rewrite
+from symgrad_cli import files, lower, rewrite
 from symgrad_cli.errors import DivergedError, InputError, RunError
 from symgrad_cli.models import Dataset, Model, build_model, spec
 from symgrad_cli.optim import make_optimizer
@@ -458,8 +458,14 @@ def _replacing(path: str, option: str):
     Whatever stops the writing (an error, Ctrl-C), no part of a file is
     left at ``path`` and the temporary file is removed.
     """
-    target = pathlib.Path(path)
-    folder = target.parent if str(target.parent) else pathlib.Path(".")
+    target, replaceable = files.destination(path)
+    if not replaceable:
+        try:
+            yield str(target)
+        except OSError as err:
+            raise RunError(f"{option} {path}: {err.strerror}") from None
+        return
+    folder = target.parent
     try:
         handle, temporary = tempfile.mkstemp(
             dir=folder, prefix=f".{target.name}.", suffix=target.suffix)

@@ -435,3 +435,28 @@ def test_a_derivation_displays_as_its_picture_in_notebooks():
     svg = bundle["image/svg+xml"]
     assert "<svg" in svg
     assert "sin(x)" in svg and "∂f/∂x" in svg
+
+
+def test_a_symbolic_link_is_written_through(tmp_path, capsys):
+    """--out naming a link writes the file it points at; the link stays."""
+    target = tmp_path / "real.dot"
+    target.write_text("old")
+    (tmp_path / "link.dot").symlink_to(target)
+    status, _, stderr = run(capsys, "render", "x*y", "--out",
+                            str(tmp_path / "link.dot"))
+    assert status == 0, stderr
+    assert (tmp_path / "link.dot").is_symlink()
+    assert target.read_text().startswith("digraph")
+
+
+def test_a_fifo_is_written_in_place(tmp_path, capsys):
+    """--out naming a FIFO writes into it (a reader gets the DOT); it is not
+    replaced by a regular file."""
+    fifo = tmp_path / "pipe.dot"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    status, _, stderr = run(capsys, "render", "x*y", "--out", str(fifo))
+    text = reader.communicate(timeout=30)[0]
+    assert status == 0, stderr
+    assert text.startswith(b"digraph")
+    assert not fifo.is_file() and fifo.exists()

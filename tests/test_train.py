@@ -293,3 +293,15 @@ def test_a_closed_pipe_is_not_an_error():
     _, err = process.communicate(timeout=60)
     assert process.returncode == 0
     assert err == b""
+
+
+def test_save_through_a_symbolic_link_keeps_the_link(capsys, tmp_path):
+    """--save link.npz writes the weights into the file the link names."""
+    target = tmp_path / "w.npz"
+    target.write_bytes(b"")
+    link = tmp_path / "link.npz"
+    link.symlink_to(target)
+    with pytest.raises(SystemExit, match="^0$"):
+        main(["train", "xor", "--epochs", "5", "--quiet", "--save", str(link)])
+    assert link.is_symlink()
+    assert set(np.load(target)) == {"W1", "b1", "W2", "b2"}
