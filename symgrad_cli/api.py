@@ -153,6 +153,7 @@ def differentiate(text: str, wrt: list[str] | None = None, order: int = 1,
         program = parse(text, shapes)
         graph = program.graph
         wrt = program.variables if wrt is None else list(wrt)
+        _check_request(wrt, order)
         targets = [_resolve(program, name) for name in wrt]
         shape = graph[program.output].shape if isinstance(program.output, str) else ()
         if shape and require_scalar:
@@ -183,6 +184,28 @@ def _resolve(program: Program, name: str) -> str:
         f"--wrt names {name!r}, which is not a variable or named result of "
         f"the expression (it has: {', '.join(known) or 'none'})"
     )
+
+
+#: The most derivatives of order 2 or more one call builds (variables **
+#: order), and the highest order: each order is a sweep per derivative of
+#: the order below, over a graph that grows with it.
+MAX_DERIVATIVES = 1024
+MAX_ORDER = 100
+
+
+def _check_request(wrt: list[str], order: int) -> None:
+    """Refuse a --wrt that repeats a name, or more derivatives than can be
+    built in reasonable time."""
+    repeated = sorted({name for name in wrt if wrt.count(name) > 1})
+    if repeated:
+        raise InputError(f"--wrt names {', '.join(repeated)} more than once")
+    if order > MAX_ORDER or (order > 1 and len(wrt) ** order > MAX_DERIVATIVES):
+        raise InputError(
+            f"--order {order} with {len(wrt)} variable(s) asks for "
+            f"{len(wrt)}^{order} derivatives; symgrad builds at most "
+            f"{MAX_DERIVATIVES:,} of order at most {MAX_ORDER} (name fewer "
+            f"variables with --wrt)"
+        )
 
 
 def parse_values(text: str) -> dict[str, np.ndarray]:

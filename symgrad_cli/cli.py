@@ -193,6 +193,10 @@ def main(argv: list[str] | None = None) -> None:
             status = exit_.code if isinstance(exit_.code, int) else 0
             if _pipe_closed():
                 status = 0
+        except OSError as err:
+            click.echo(f"error: cannot write the output: "
+                       f"{err.strerror or err}", err=True)
+            status = 1
         except RecursionError:
             click.echo("error: the input is nested too deeply", err=True)
             status = 2

@@ -30,7 +30,7 @@ from symgrad_cli.errors import InputError
               help="SGD momentum.")
 @click.option("--batch-size", type=click.IntRange(min=1),
               help="Rows per step  [default: the model's; xor: all 4]")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True,
               help="Seeds the initial weights and the batches' order.")
 @click.option("--hidden", type=click.IntRange(min=1),
               help="Hidden units (xor, rnn)  [default: xor 2, rnn 64]")

@@ -46,6 +46,9 @@ class SGD:
                  momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False):
         _check_learning_rate(lr)
+        if not (momentum >= 0 and math.isfinite(momentum)):
+            raise InputError(f"--momentum must be a number of 0 or more, "
+                             f"got {momentum}")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise InputError("Nesterov momentum needs momentum > 0 and no "
                              "dampening")

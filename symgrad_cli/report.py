@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from symgrad_cli import export
 from symgrad_cli import functions as fn
 from symgrad_cli.api import Derivation
@@ -119,7 +121,10 @@ def _d(key: str) -> str:
     variables = key.split(",")
     if len(variables) == 1:
         return f"d/d{key}"
-    return "d^{}/{}".format(len(variables), "".join(f"d{v}" for v in variables))
+    runs = [(v, len(list(group))) for v, group in itertools.groupby(variables)]
+    below = "".join(f"d{v}" if n < 3 else f"d{v}^{n}" for v, n in runs
+                    for _ in range(1 if n >= 3 else n))
+    return f"d^{len(variables)}/{below}"
 
 
 def _number(value) -> str:

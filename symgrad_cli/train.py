@@ -26,6 +26,7 @@ import math
 import os
 import pathlib
 import tempfile
+import zipfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -518,12 +519,21 @@ def load_parameters(path: str, model: Model) -> dict[str, np.ndarray]:
         not the model's.
     """
     try:
-        with np.load(path, allow_pickle=False) as stored:
+        with open(path, "rb") as stream:
+            stored = np.load(stream, allow_pickle=False)
+            if not isinstance(stored, np.lib.npyio.NpzFile):
+                raise ValueError("one array, not named arrays")
             loaded = {name: stored[name] for name in stored.files}
-    except OSError as err:
-        raise InputError(f"--load {path}: {err.strerror or err}") from None
-    except ValueError as err:
-        raise InputError(f"--load {path}: not a weights file ({err})") from None
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
+        if isinstance(err, FileNotFoundError | IsADirectoryError | PermissionError):
+            raise InputError(f"--load {path}: {err.strerror}") from None
+        raise InputError(
+            f"--load {path}: not a weights file written by --save (an .npz "
+            f"of named arrays of numbers)") from None
+    for name, value in loaded.items():
+        if value.dtype.kind not in "fiu" or not np.all(np.isfinite(value)):
+            raise InputError(
+                f"--load {path}: {name} is not an array of finite numbers")
     expected = model.parameters
     if set(loaded) != set(expected):
         raise InputError(
@@ -534,8 +544,8 @@ def load_parameters(path: str, model: Model) -> dict[str, np.ndarray]:
         if loaded[name].shape != value.shape:
             raise InputError(
                 f"--load {path}: {name} has shape {loaded[name].shape}, but "
-                f"the model's has shape {value.shape} (was it trained with "
-                f"another --hidden?)"
+                f"the model's has shape {value.shape} (was it saved from "
+                f"another model, or with another --hidden?)"
             )
     return {name: loaded[name] for name in expected}
 

@@ -640,3 +640,27 @@ def test_closed_pipe_is_not_an_error():
     assert first.startswith(b"{")
     assert status == 0, err
     assert "Traceback" not in err and "Error" not in err
+
+
+@pytest.mark.parametrize("args, words", [
+    (["diff", "x*y", "--wrt", "x,x"], "more than once"),
+    (["diff", "sin(x)", "--order", "99999999999999999999"], "at most 100"),
+    (["diff", "sin(x*y)", "--order", "11"], "2^11 derivatives"),
+])
+def test_requests_beyond_reason_are_input_errors(args, words):
+    """A repeated --wrt name, or more derivatives than can be built, is one
+    message and exit 2, not a collapsed key or an endless run."""
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert words in result.output
+
+
+def test_an_unwritable_standard_output_is_exit_1(tmp_path):
+    """symgrad diff x^2 > /dev/full: one message, exit 1, no traceback."""
+    if not os.path.exists("/dev/full"):
+        pytest.fail("this test needs /dev/full (Linux)")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "symgrad_cli", "diff", "x^2"],
+                              stdout=full, stderr=subprocess.PIPE, text=True)
+    assert done.returncode == 1
+    assert "No space left" in done.stderr and "Traceback" not in done.stderr

@@ -305,3 +305,26 @@ def test_save_through_a_symbolic_link_keeps_the_link(capsys, tmp_path):
         main(["train", "xor", "--epochs", "5", "--quiet", "--save", str(link)])
     assert link.is_symlink()
     assert set(np.load(target)) == {"W1", "b1", "W2", "b2"}
+
+
+@pytest.mark.parametrize("content", [b"garbage", b"PK\x03\x04truncated", None])
+def test_load_of_a_file_that_is_no_weights_file_is_exit_2(capsys, tmp_path, content):
+    """--load of garbage, a truncated zip or a bare .npy: one message, exit 2."""
+    path = tmp_path / "w.npz"
+    if content is None:
+        with open(path, "wb") as stream:
+            np.save(stream, np.zeros(3))
+    else:
+        path.write_bytes(content)
+    with pytest.raises(SystemExit, match="^2$"):
+        main(["train", "xor", "--load", str(path), "--epochs", "0"])
+    err = capsys.readouterr().err
+    assert "not a weights file" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args", [["--seed", "-1"], ["--momentum", "nan"]])
+def test_invalid_training_numbers_are_exit_2(capsys, args):
+    """A negative seed and a NaN momentum are refused before training."""
+    with pytest.raises(SystemExit, match="^2$"):
+        main(["train", "xor", *args])
+    assert "Traceback" not in capsys.readouterr().err
