@@ -17,6 +17,7 @@ import threading
 import time
 
 import sympy
+from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from symgrad_cli import functions as fn
@@ -148,9 +149,49 @@ def to_text(expr, kinks: fn.Kinks | None = None) -> str:
     return LanguagePrinter(kinks).doprint(expr)
 
 
+class _LatexPrinter(LatexPrinter):
+    """sympy's LaTeX, with symgrad's functions in their usual notation."""
+
+    def _call(self, name: str, expr) -> str:
+        args = ", ".join(self._print(a) for a in expr.args)
+        return rf"\operatorname{{{name}}}\left({args}\right)"
+
+    def _print_absolute(self, expr):
+        return rf"\left|{self._print(expr.args[0])}\right|"
+
+    def _print_maximum(self, expr):
+        return rf"\max\left({', '.join(map(self._print, expr.args))}\right)"
+
+    def _print_minimum(self, expr):
+        return rf"\min\left({', '.join(map(self._print, expr.args))}\right)"
+
+    def _print_sigmoid(self, expr):
+        return rf"\sigma\left({self._print(expr.args[0])}\right)"
+
+    def _print_where(self, expr):
+        c, a, b = expr.args
+        return (rf"\begin{{cases}} {self._print(a)} & \text{{if }} "
+                rf"{self._print(c)} \\ {self._print(b)} & "
+                rf"\text{{otherwise}} \end{{cases}}")
+
+    def _print_expm1(self, expr):
+        return self._call("expm1", expr)
+
+    def _print_log1p(self, expr):
+        return self._call("log1p", expr)
+
+    def _print_step(self, expr):
+        return self._call("step", expr)
+
+
+for _name in ("softplus", "relu", "sign"):
+    setattr(_LatexPrinter, f"_print_{_name}",
+            lambda self, expr, name=_name: self._call(name, expr))
+
+
 def to_latex(expr) -> str:
     """``expr`` as LaTeX, with symgrad's function names."""
-    return sympy.latex(expr)
+    return _LatexPrinter().doprint(expr)
 
 
 # Closed forms.

@@ -664,3 +664,16 @@ def test_an_unwritable_standard_output_is_exit_1(tmp_path):
                               stdout=full, stderr=subprocess.PIPE, text=True)
     assert done.returncode == 1
     assert "No space left" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_latex_writes_the_vocabulary_in_its_usual_notation():
+    """abs as bars, max and min as \\max and \\min, sigmoid as sigma, where as
+    cases; no sympy class name (absolute, maximum) leaks into the LaTeX."""
+    out = invoke("diff", "abs(x) + max(x, y, z) + min(x, y) + sigmoid(x) "
+                 "+ where(x > 0, expm1(x), log1p(y))", "--format", "latex").stdout
+    first = out.splitlines()[0]
+    for notation in (r"\left|x\right|", r"\max\left(x, y, z\right)",
+                     r"\min\left(x, y\right)", r"\sigma\left(x\right)",
+                     r"\begin{cases}", r"\operatorname{expm1}"):
+        assert notation in first
+    assert "absolute" not in out and "maximum" not in out
