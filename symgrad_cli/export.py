@@ -69,7 +69,12 @@ class LanguagePrinter(StrPrinter):
 
     def _print_Function(self, expr):
         name = fn.PRINTED_NAME.get(type(expr), expr.func.__name__)
-        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+        if name == "matmul":  # a tensor closed form: the language's @
+            return "({} @ {})".format(*map(self._print, expr.args))
+        args = [self._print(a) for a in expr.args]
+        if len(args) == 1 and expr.args[0].func.__name__ == "matmul":
+            args = [args[0][1:-1]]  # sum(x @ v), not sum((x @ v))
+        return f"{name}({', '.join(args)})"
 
     def _print_Equality(self, expr):
         return f"{self._print(expr.lhs)} == {self._print(expr.rhs)}"

@@ -71,6 +71,11 @@ def as_text(derivation: Derivation, evaluated=None, values=None) -> str:
     out.append(f"forward graph ({_count(forward, 'node')}; inputs "
                f"{', '.join(derivation.program.variables) or 'none'}):")
     out.extend(_listing(forward, kinks))
+    constants = sorted({i for n in g for i in n.inputs if g[i].op == "constant"},
+                       key=list(g.nodes).index)
+    if constants:
+        out.append("  constants: " + ", ".join(
+            f"{c} = {export.node_text(g[c], kinks)}" for c in constants))
     out.append("")
     orders = sorted({n.order for n in backward})
     label = f", orders {orders[0]}-{orders[-1]}" if len(orders) > 1 else ""
@@ -82,7 +87,9 @@ def as_text(derivation: Derivation, evaluated=None, values=None) -> str:
     for key, node in derivation.derivatives.items():
         form = derivatives[key]
         where = f"  [{node}]" if isinstance(node, str) else ""
-        shown = form if form is not None else "(too large to print; see the graph)"
+        shown = form if form is not None else (
+            "(no closed form: too large, or tensor operations the language "
+            "has no name for; see the graph)")
         out.append(f"  {_d(key)} = {shown}{where}")
     if evaluated is not None:
         value, grads = evaluated
