@@ -82,9 +82,11 @@ class Derivation:
         """
         unknown = sorted(set(values) - set(self.program.variables))
         if unknown:
+            known = ", ".join(self.program.variables)
+            has = f"its variables: {known}" if known else "it has no variables"
             raise InputError(
                 f"--at names {', '.join(unknown)}, which the expression does "
-                f"not use (its variables: {', '.join(self.program.variables)})"
+                f"not use ({has})"
             )
         outputs = [self.output, *self.derivatives.values()]
         results = lower.evaluate(self.graph, outputs, values, kinks=self.kinks)
@@ -233,6 +235,9 @@ def parse_values(text: str) -> dict[str, np.ndarray]:
             raise InputError(f"--at gives {name} twice")
         try:
             parsed = json.loads(_NONFINITE_WORD.sub(_json_constant, raw))
+        except ValueError:
+            parsed = _plain_number(raw)  # .5, +5, 5.: numbers JSON has not
+        try:
             values[name] = np.asarray(_nonfinite(parsed), dtype=np.float64)
         except (TypeError, ValueError):
             raise InputError(
@@ -242,6 +247,15 @@ def parse_values(text: str) -> dict[str, np.ndarray]:
         if values[name].dtype == object:
             raise InputError(f"--at {name}: the list is ragged")
     return values
+
+
+def _plain_number(raw: str):
+    """A number written as Python writes floats (``.5``, ``+5``, ``5.``), or
+    the text itself, which the caller then rejects."""
+    text = raw.strip()
+    if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
+        return float(text)
+    return text
 
 
 def _split_top_level(text: str) -> list[str]:

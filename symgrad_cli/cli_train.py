@@ -175,7 +175,8 @@ def _report(result, dataset, as_json: bool, quiet: bool, spec) -> None:
         click.echo(json.dumps({**metrics, **extras}))
         return
     if not quiet and result.epochs:
-        click.echo(f"Trained {result.epochs} epochs in {result.seconds:.2f} s "
+        epochs = f"{result.epochs} epoch{'' if result.epochs == 1 else 's'}"
+        click.echo(f"Trained {epochs} in {result.seconds:.2f} s "
                    f"({_duration(result.seconds / result.epochs)} an epoch)")
     click.echo(f"Final loss: {result.loss:.4f}")
     if spec.show_accuracy:

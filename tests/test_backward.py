@@ -427,7 +427,8 @@ STABLE = [
     # log(1 - sigmoid(t)) = -log(1 + exp(t)), which mpmath evaluates exactly.
     ("log(1 - sigmoid(x))", lambda t: -mpmath.log(1 + mpmath.exp(t))),
     ("log1p(exp(x))", lambda t: mpmath.log(1 + mpmath.exp(t))),
-    ("log(exp(x) + exp(-x/2))", lambda t: mpmath.log(mpmath.exp(t) + mpmath.exp(-t / 2))),
+    ("log(exp(x) + exp(-x/2))",
+     lambda t: mpmath.log(mpmath.exp(t) + mpmath.exp(-t / 2))),
     ("exp(x)/(exp(x) + exp(-x))",
      lambda t: mpmath.exp(t) / (mpmath.exp(t) + mpmath.exp(-t))),
 ]
