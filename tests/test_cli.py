@@ -30,6 +30,7 @@ from symgrad_cli import cli as cli_module
 from symgrad_cli import functions as fn
 from symgrad_cli.api import differentiate
 from symgrad_cli.cli import cli
+from symgrad_cli.errors import SymgradWarning
 
 DESIGN_KEYS = {"expression", "variables", "wrt", "order", "derivatives", "graph"}
 NODE_KEYS = {"id", "op", "inputs", "expr", "shape", "role", "order", "adjoint_of"}
@@ -577,7 +578,8 @@ def test_check_at_a_point():
 def test_check_marks_a_kink_as_the_convention():
     """relu at 0 has no derivative: check says 'kink' and exits 0, although
     sympy's Heaviside(0) = 1/2 differs from PyTorch's 0."""
-    result = CliRunner().invoke(cli, ["check", "relu(x)", "--at", "x=0"])
+    with pytest.warns(SymgradWarning, match="relu at 0"):
+        result = CliRunner().invoke(cli, ["check", "relu(x)", "--at", "x=0"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[2].endswith("kink")
     assert "0.5" in result.stdout.splitlines()[2]
@@ -589,9 +591,12 @@ def test_check_at_a_domain_edge_agrees(text, at):
     """An infinite slope (sqrt at 0), PyTorch's value where the textbook
     formula is 0*inf (x^y at 0) and a point outside the domain are no crash
     and no disagreement."""
-    result = CliRunner().invoke(cli, ["check", text, "--at", at])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = CliRunner().invoke(cli, ["check", text, "--at", at])
     assert result.exit_code == 0, result.output
     assert "all derivatives agree" in result.stdout
+    assert all(issubclass(w.category, SymgradWarning) for w in caught)
 
 
 def test_check_exits_1_on_a_disagreement(monkeypatch):
