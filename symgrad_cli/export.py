@@ -261,7 +261,7 @@ def closed_forms(g: Graph, outputs: list, simplify: bool = True,
             forms[node_id] = _tensor_closed_form(node, args)
         else:
             symbols = [g[i].symbol for i in node.inputs]
-            forms[node_id] = node.expr.xreplace(dict(zip(symbols, args)))
+            forms[node_id] = _substituted(node.expr, dict(zip(symbols, args)))
     result = []
     deadline = time.monotonic() + SIMPLIFY_SECONDS
     for position, output in enumerate(outputs):
@@ -271,6 +271,17 @@ def closed_forms(g: Graph, outputs: list, simplify: bool = True,
             form = _simplified(form, deadline - time.monotonic())
         result.append(form)
     return result
+
+
+def _substituted(expr, replacements: dict):
+    """``expr`` with its inputs' symbols replaced by their closed forms.
+
+    ``Derivative(f(t1), t1)`` of ``t1 = 2*x`` cannot be written with respect
+    to ``2*x``: sympy's ``subs`` writes it as ``Subs(..., 2*x)``.
+    """
+    if expr.has(sympy.Derivative):
+        return expr.subs(replacements)
+    return expr.xreplace(replacements)
 
 
 def tidy_selections(expr):

@@ -61,16 +61,29 @@ def shape_of(g: Graph, value: Operand) -> tuple[int, ...]:
 
 
 def elementwise(g: Graph, op: str, build, *operands: Operand) -> Operand:
-    """The node ``build(*symbols)``, after the stable-form rewrites."""
+    """The node ``build(*symbols)``, after the stable-form rewrites.
+
+    The result has the operands' broadcast shape even where sympy cancels
+    an operand away (``x - x`` of a vector is a vector of zeros).
+
+    Raises
+    ------
+    ShapeError
+        When the operands' shapes do not broadcast together.
+    """
     args = [g._operand(v) for v in operands]
     if all(isinstance(a, sympy.Basic) and not a.free_symbols for a in args):
         return _fold(g, build, args)
+    shape = g._broadcast([shape_of(g, v) for v in operands], op)
     expr = build(*args)
+    result = None
     if op in ("log", "log1p") or _near_unstable(g, operands):
-        stable = _stabilize(g, expr)
-        if stable is not None:
-            return stable
-    return g.from_expr(expr, op)
+        result = _stabilize(g, expr)
+    if result is None:
+        result = g.from_expr(expr, op)
+    if shape_of(g, result) != shape:
+        result = broadcast_to(g, g.as_node(result), shape)
+    return result
 
 
 def _fold(g: Graph, build, args: list) -> Operand:

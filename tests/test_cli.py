@@ -682,3 +682,11 @@ def test_latex_writes_the_vocabulary_in_its_usual_notation():
                      r"\begin{cases}", r"\operatorname{expm1}"):
         assert notation in first
     assert "absolute" not in out and "maximum" not in out
+
+
+def test_abstract_function_of_an_expression_prints_the_chain_rule():
+    """f(2*x): d/dx is 2 times f' at 2*x, which sympy writes with Subs (the
+    derivative cannot be taken with respect to 2*x itself)."""
+    out = strict_json(invoke("diff", "f(2*x)", "--format", "json").stdout)
+    form = out["derivatives"]["x"]
+    assert form.startswith("2*Subs(Derivative(f(") and form.endswith(", 2*x)")
