@@ -232,7 +232,8 @@ class _Printer:
         return "(" + " | ".join(map(self, expr.args)) + ")"
 
     def _Not(self, expr):
-        return f"(~{self(expr.args[0])})"
+        # Not ~: for a Python bool (from comparing Python floats) ~True is -2.
+        return f"np.logical_not({self(expr.args[0])})"
 
 
 #: Operands joined in one parenthesised chain: Python's compiler recurses
@@ -639,8 +640,13 @@ def evaluate(g: Graph, outputs: list, values: dict, checks: bool = True,
         return list(lowered(*args))
 
 
-def standalone_source(lowered: Lowered, labels: list[str]) -> str:
-    """``lowered``'s source with its imports and helpers: runnable as it is."""
+def standalone_source(lowered: Lowered, labels: list[str],
+                      plain_numbers: bool = True) -> str:
+    """``lowered``'s source with its imports and helpers: runnable as it is.
+
+    With ``plain_numbers``, the function first makes its arguments float64
+    arrays, so that it may be called with Python floats.
+    """
     import inspect
 
     used = [name for name in HELPERS if name != "np" and name in lowered.source]
@@ -651,7 +657,16 @@ def standalone_source(lowered: Lowered, labels: list[str]) -> str:
         if name == "_erf":
             parts.append("_erf_ufunc = np.frompyfunc(math.erf, 1, 1)\n")
         parts.append(inspect.getsource(helper))
-    parts.append(lowered.source)
+    # Plain Python numbers become float64 arrays first: 1.0/0.0 would raise
+    # where numpy gives inf.
+    header = re.search(r"^def \w+\((.*)\):\n", lowered.source, re.MULTILINE)
+    source = lowered.source
+    if plain_numbers and header and lowered.inputs:
+        params = header.group(1)
+        converted = (f"    {params}, = (np.asarray(v, dtype=np.float64) "
+                     f"for v in ({params},))\n")
+        source = source[:header.end()] + converted + source[header.end():]
+    parts.append(source)
     # Parameters are the code's own identifiers, so the call is positional.
     params = ", ".join("..." for _ in lowered.inputs)
     parts.append(f"# Returns (value, {', '.join('d/d' + k for k in labels)}).")

@@ -171,7 +171,8 @@ def step_source(model: Model, dtype: str | None = None) -> str:
         one array per parameter to receive its gradient, and a usage line.
     """
     step = compile_step(model, dtype, receive=True)
-    return lower.standalone_source(step, list(model.parameters))
+    return lower.standalone_source(step, list(model.parameters),
+                                   plain_numbers=False)
 
 
 # Training.

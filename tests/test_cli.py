@@ -690,3 +690,23 @@ def test_abstract_function_of_an_expression_prints_the_chain_rule():
     out = strict_json(invoke("diff", "f(2*x)", "--format", "json").stdout)
     form = out["derivatives"]["x"]
     assert form.startswith("2*Subs(Derivative(f(") and form.endswith(", 2*x)")
+
+
+@pytest.mark.parametrize("text, point", [("where(x == 0, 1, x)", [0.0]),
+                                         ("where(x < y, x, y) + 1/x", [0.0, 2.0])])
+def test_format_python_runs_on_python_floats(text, point):
+    """--format python called with plain Python floats gives --at's values:
+    a negated condition is not ~True = -2, and 1/0 is inf, not an error."""
+    source = invoke("diff", text, "--format", "python").stdout
+    namespace = {}
+    exec(source, namespace)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = namespace["forward_and_backward"](*point)
+        names = sorted({"x", "y"} & set(re.findall(r"[xy]", text)))
+        at = ",".join(f"{n}={v}" for n, v in zip(names, point))
+        out = strict_json(invoke("diff", text, "--at", at, "--format", "json").stdout)
+    want = [out["value"], *out["derivative_values"].values()]
+    assert [json.dumps(float(g)) if math.isfinite(g) else str(float(g))
+            for g in got] == [json.dumps(float(w)) if isinstance(w, float)
+                              else w for w in want]
