@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 
+import numpy as np
 import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
@@ -206,16 +207,32 @@ class _Opaque(sympy.Function):
     """A tensor operation inside a closed form, printed by name."""
 
 
-def _tensor_closed_form(node: Node, args: list):
-    if node.op == "sum" and node.params == (None, False):
-        return sympy.Function("sum")(*args)
-    if node.op == "sum_to" and node.params[0] == ():
-        return sympy.Function("sum")(*args)
+def _tensor_closed_form(g: Graph, node: Node, args: list):
+    total = (node.op == "sum" and node.params == (None, False)) or (
+        node.op == "sum_to" and node.params[0] == ())
+    if total:
+        # A form may have fewer elements than its node (y + 0*x is y): the
+        # sum of y repeated n times is n*sum(y).
+        form = args[0]
+        if form.has(sympy.Function("sum"), sympy.Function("matmul")):
+            return sympy.Function("sum")(form)  # not elementwise: as it is
+        shape = _form_shape(g, form)
+        count = math.prod(g[node.inputs[0]].shape) // max(1, math.prod(shape))
+        return count * (sympy.Function("sum")(form) if shape else form)
     if node.op == "broadcast_to":
         return args[0]
     if node.op == "matmul":
         return sympy.Function("matmul")(*args)
     return None
+
+
+def _form_shape(g: Graph, form) -> tuple:
+    """The shape a closed form's variables broadcast to."""
+    shapes = [g[s.name].shape for s in form.free_symbols if s.name in g.nodes]
+    try:
+        return tuple(np.broadcast_shapes(*shapes)) if shapes else ()
+    except ValueError:
+        return ()
 
 
 def _constant_form(node: Node):
@@ -258,7 +275,7 @@ def closed_forms(g: Graph, outputs: list, simplify: bool = True,
                 or any(a is None for a in args)):
             forms[node_id] = None
         elif node.params_op:
-            forms[node_id] = _tensor_closed_form(node, args)
+            forms[node_id] = _tensor_closed_form(g, node, args)
         else:
             symbols = [g[i].symbol for i in node.inputs]
             forms[node_id] = _substituted(node.expr, dict(zip(symbols, args)))

@@ -81,7 +81,8 @@ def elementwise(g: Graph, op: str, build, *operands: Operand) -> Operand:
         result = _stabilize(g, expr)
     if result is None:
         result = g.from_expr(expr, op)
-    if shape_of(g, result) != shape:
+    if shape_of(g, result) != shape and not isinstance(
+            result, sympy.logic.boolalg.BooleanAtom):
         result = broadcast_to(g, g.as_node(result), shape)
     return result
 
@@ -236,7 +237,14 @@ def compare(g: Graph, op: str, a: Operand, b: Operand) -> Operand:
         "<": sympy.Lt, "<=": sympy.Le, ">": sympy.Gt, ">=": sympy.Ge,
         "==": sympy.Eq, "!=": sympy.Ne,
     }[op]
-    return elementwise(g, "compare", lambda x, y: relation(x, y), a, b)
+    # Unevaluated: sympy would fold x == x to True, which float64 does not
+    # hold for NaN (where(x != x, 0, x) is how NaN is masked).  Comparisons
+    # of constants still fold, in elementwise.
+    def build(x, y):
+        constant = not (x.free_symbols or y.free_symbols)
+        return relation(x, y, evaluate=constant)
+
+    return elementwise(g, "compare", build, a, b)
 
 
 def select(g: Graph, condition: Operand, a: Operand, b: Operand) -> Operand:
