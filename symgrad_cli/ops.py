@@ -358,8 +358,10 @@ def matmul(g: Graph, a: Operand, b: Operand) -> Operand:
 def dot(g: Graph, a: Operand, b: Operand) -> Operand:
     """The inner product ``sum(a*b)`` of two tensors of one shape."""
     sa, sb = shape_of(g, a), shape_of(g, b)
-    if sa != sb and sa and sb:
-        raise ShapeError(f"dot: shapes {sa} and {sb} differ")
+    if sa != sb:
+        raise ShapeError(
+            f"dot: shapes {sa} and {sb} differ; dot(u, v) is sum(u*v) of two "
+            f"tensors of one shape (for a matrix product write u @ v)")
     return reduce_sum(g, mul(g, a, b))
 
 
