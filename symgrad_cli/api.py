@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -221,7 +222,6 @@ def parse_values(text: str) -> dict[str, np.ndarray]:
     InputError
         For an entry without ``=`` or a value that is not a number or list.
     """
-    import json
 
     values = {}
     for item in _split_top_level(text):
@@ -249,13 +249,20 @@ def parse_values(text: str) -> dict[str, np.ndarray]:
     return values
 
 
+#: A number as Python writes floats, where JSON would not (.5, +5, 5.).
+_PYTHON_NUMBER = re.compile(r"(?<![\w.])[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _plain_number(raw: str):
-    """A number written as Python writes floats (``.5``, ``+5``, ``5.``), or
-    the text itself, which the caller then rejects."""
-    text = raw.strip()
-    if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text):
-        return float(text)
-    return text
+    """``raw`` read with its numbers written as Python writes floats, in a
+    list too (``[.5, +1, 2.]``), or the text itself, which the caller then
+    rejects."""
+    text = _NONFINITE_WORD.sub(_json_constant, raw.strip())
+    as_json = _PYTHON_NUMBER.sub(lambda m: repr(float(m.group(0))), text)
+    try:
+        return json.loads(as_json)
+    except ValueError:
+        return text
 
 
 def _split_top_level(text: str) -> list[str]:

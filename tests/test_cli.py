@@ -727,3 +727,12 @@ def test_a_tensor_closed_form_reads_back_to_its_value(text, at):
     again = strict_json(invoke("diff", first["expression"], "--at", again_at,
                                "--format", "json").stdout)
     assert again["value"] == first["value"]
+
+
+@pytest.mark.parametrize("value, want", [(".5", 0.25), ("+5", 25.0), ("5.", 25.0),
+                                         ("[.5,+1,2.]", 5.25)])
+def test_at_reads_numbers_as_python_writes_them(value, want):
+    """--at x=.5, +5, 5. and lists of them are numbers, though JSON's are not."""
+    out = strict_json(invoke("diff", "sum(x^2)", "--at", f"x={value}",
+                             "--format", "json").stdout)
+    assert out["value"] == want
