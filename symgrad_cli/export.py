@@ -371,29 +371,29 @@ def _simplified(expr, seconds: float):
             sympy.Function("matmul")):
         return expr
     try:
-        with _time_limit(seconds):
+        with time_limit(seconds):
             simpler = sympy.simplify(expr)
-    except _OutOfTime:
+    except OutOfTime:
         return expr
     return simpler if sympy.count_ops(simpler) <= sympy.count_ops(expr) else expr
 
 
-class _OutOfTime(Exception):
-    """Raised inside sympy when a simplification's time is up."""
+class OutOfTime(TimeoutError):
+    """Raised by :func:`time_limit` when its block's time is up."""
 
 
 @contextlib.contextmanager
-def _time_limit(seconds: float):
-    """Raise :class:`_OutOfTime` in the block after ``seconds`` (an interval
-    timer's signal; where none can be set, outside the main thread, the
-    block runs unbounded)."""
+def time_limit(seconds: float):
+    """Raise :class:`OutOfTime` in the block after ``seconds``, through an
+    interval timer's signal; where none can be set (outside the main
+    thread), the block runs unbounded."""
     if (not hasattr(signal, "setitimer")
             or threading.current_thread() is not threading.main_thread()):
         yield
         return
 
     def out_of_time(signum, frame):
-        raise _OutOfTime
+        raise OutOfTime(f"took longer than {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, out_of_time)
     signal.setitimer(signal.ITIMER_REAL, seconds)

@@ -488,7 +488,8 @@ def lower(g: Graph, outputs: list, inputs: list[str] | None = None,
     if checked:
         # One call at the end, reading every value: a check line per node
         # would double the source to compile.
-        lines.append(f"    _check_all(locals(), ({''.join(r + ', ' for r in returned)}))")
+        outputs = "".join(r + ", " for r in returned)
+        lines.append(f"    _check_all(locals(), ({outputs}))")
     lines.append(f"    return ({', '.join(returned)}{',' if returned else ''})")
     source = "\n".join(printer.definitions() + lines) + "\n"
     check_all = functools.partial(_check_all, checked, g, convention.name)

@@ -220,6 +220,10 @@ def mul(g: Graph, a: Operand, b: Operand) -> Operand:
 
 
 def div(g: Graph, a: Operand, b: Operand) -> Operand:
+    if isinstance(a, str) and isinstance(b, sympy.Basic) and b == 0:
+        # A division by an exact zero is float64's (inf or NaN, as the mean
+        # of nothing), not sympy's complex infinity.
+        b = g.constant(b, opaque=True)
     return elementwise(g, "div", operator.truediv, a, b)
 
 
@@ -321,9 +325,6 @@ def mean(g: Graph, a: Operand, axis: int | None = None,
     else:
         count = shape[_axis(shape, axis, "mean")]
     total = reduce_sum(g, a, axis, keepdims)
-    if count == 0:
-        # 0/0 as float64 computes it (NaN), not sympy's complex infinity.
-        return div(g, total, g.constant(sympy.Integer(0), opaque=True))
     return div(g, total, sympy.Integer(count))
 
 

@@ -31,7 +31,6 @@ import copy
 import html
 import os
 import re
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -394,35 +393,12 @@ def save(rendering: Rendering, path: str | os.PathLike,
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Write ``data`` through a temporary file, so no half file is left."""
-    shown = path
-    path, replaceable = files.destination(path)
-    directory = path.parent
-    temporary = None
+    """Write ``data`` whole or not at all (:func:`files.replacing`)."""
     try:
-        if not replaceable:
-            path.write_bytes(data)
-            return
-        if path.is_dir():
-            raise IsADirectoryError(21, "it is a directory")
-        mode = path.stat().st_mode if path.exists() else 0o666 & ~_umask()
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=f".{path.name}.",
-                                         delete=False) as handle:
-            temporary = handle.name
-            handle.write(data)
-        os.chmod(temporary, mode & 0o777)
-        os.replace(temporary, path)
+        with files.replacing(path) as temporary:
+            temporary.write_bytes(data)
     except OSError as err:
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
-        reason = err.strerror or str(err)
-        raise RunError(f"cannot write {shown}: {reason}") from None
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+        raise RunError(f"cannot write {path}: {err.strerror or err}") from None
 
 
 # Marks: the output and derivative results, named in their labels.

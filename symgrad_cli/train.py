@@ -25,7 +25,6 @@ import logging
 import math
 import os
 import pathlib
-import tempfile
 import zipfile
 import time
 from collections.abc import Callable
@@ -455,42 +454,14 @@ def check_writable(path: str, option: str) -> None:
 
 @contextlib.contextmanager
 def _replacing(path: str, option: str):
-    """A temporary file next to ``path``, renamed to it on success only.
-
-    Whatever stops the writing (an error, Ctrl-C), no part of a file is
-    left at ``path`` and the temporary file is removed.
-    """
-    target, replaceable = files.destination(path)
-    if not replaceable:
-        try:
-            yield str(target)
-        except OSError as err:
-            raise RunError(f"{option} {path}: {err.strerror}") from None
-        return
-    folder = target.parent
+    """:func:`files.replacing`, its errors a :class:`RunError` naming the
+    option."""
     try:
-        handle, temporary = tempfile.mkstemp(
-            dir=folder, prefix=f".{target.name}.", suffix=target.suffix)
-        os.close(handle)
+        with files.replacing(path) as temporary:
+            yield str(temporary)
+        logger.info("wrote %s", path)
     except OSError as err:
-        raise RunError(f"{option} {path}: {err.strerror}") from None
-    try:
-        yield temporary
-        _permit_as_usual(temporary)
-        os.replace(temporary, target)
-        logger.info("wrote %s", target)
-    except OSError as err:
-        raise RunError(f"{option} {path}: {err.strerror}") from None
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
-def _permit_as_usual(path: str) -> None:
-    """The permissions a new file gets from the umask (mkstemp's are 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
+        raise RunError(f"{option} {path}: {err.strerror or err}") from None
 
 
 def save_parameters(path: str, parameters: dict[str, np.ndarray]) -> None:

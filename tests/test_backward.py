@@ -468,8 +468,6 @@ def test_wrt_a_named_intermediate_holds_its_inputs_fixed():
 
 def test_wrt_an_unknown_name_is_an_input_error():
     """--wrt naming neither a variable nor a result raises InputError."""
-    from symgrad_cli.errors import InputError
-
     with pytest.raises(InputError, match="not a variable or named result"):
         differentiate("x*y", wrt=["q"])
 

@@ -8,11 +8,8 @@ at 30 digits.
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import subprocess
 import sys
-import threading
 import warnings
 
 import numpy as np
@@ -25,6 +22,7 @@ from symgrad_cli import cli
 from symgrad_cli import functions as fn
 from symgrad_cli.api import differentiate
 from symgrad_cli.errors import ParseError, SymgradError
+from symgrad_cli.export import time_limit
 from symgrad_cli.parse import parse
 
 SETTINGS = settings(
@@ -33,25 +31,6 @@ SETTINGS = settings(
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-
-
-@contextlib.contextmanager
-def time_limit(seconds: float):
-    """Turn a hang into a failure: raise TimeoutError after ``seconds``."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum, frame):
-        raise TimeoutError(f"took longer than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def evaluate(derivation, point):

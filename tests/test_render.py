@@ -430,7 +430,8 @@ def test_rendering_displays_as_svg_in_notebooks():
 
 
 def test_a_derivation_displays_as_its_picture_in_notebooks():
-    """A Derivation shown in Jupyter is the SVG of its graph, derivative nodes included."""
+    """A Derivation shown in Jupyter is the SVG of its graph, derivative
+    nodes included."""
     bundle = differentiate("sin(x)*y")._repr_mimebundle_()
     svg = bundle["image/svg+xml"]
     assert "<svg" in svg
